@@ -1,0 +1,1 @@
+"""Transfusion: one transformer that predicts text tokens and denoises image latents."""
