@@ -1,0 +1,41 @@
+import pytest
+import torch
+from conftest import latent
+
+from transfusion.batch import collate
+from transfusion.checkpoint import Checkpoint
+from transfusion.documents import encode_document
+from transfusion.mask import attention_mask
+from transfusion.vae import decode, encode
+
+
+def outputs(ckpt, config, tokenizer):
+    doc = [{"role": "user", "content": [latent(config, 0), "make it blue"]}, {"role": "assistant", "content": [latent(config, 1)]}]
+    b = collate([encode_document(doc, tokenizer, config)], tokenizer.pad_id)
+    t = torch.tensor([0.0, 700.0])
+    with torch.no_grad():
+        logits, pred = ckpt.model(b.tokens, b.positions, attention_mask(b.doc_ids, b.image_ids), b.latents, t, b.patch_index)
+        image = decode(ckpt.vae, encode(ckpt.vae, torch.rand(1, 3, 64, 64) * 2 - 1))
+    return logits, pred, image
+
+
+def test_save_load_gives_identical_outputs(tiny_checkpoint, tiny_config, tokenizer, tmp_path):
+    torch.nn.init.normal_(tiny_checkpoint.model.patch_out.proj.weight)  # make the zero-initialised head matter
+    tiny_checkpoint.save_pretrained(tmp_path / "ckpt")
+    names = sorted(p.name for p in (tmp_path / "ckpt").iterdir())
+    assert names == ["config.json", "model.safetensors", "tokenizer.model", "vae"]
+    assert not list((tmp_path / "ckpt").rglob("*.bin")) and not list((tmp_path / "ckpt").rglob("*.pt"))
+    loaded = Checkpoint.from_pretrained(tmp_path / "ckpt")
+    assert loaded.config == tiny_config
+    torch.manual_seed(0)
+    before = outputs(tiny_checkpoint, tiny_config, tokenizer)
+    torch.manual_seed(0)
+    after = outputs(loaded, tiny_config, tokenizer)
+    for a, b in zip(before, after):
+        assert torch.equal(a, b)
+
+
+def test_loading_a_folder_that_is_not_a_checkpoint_says_what_is_missing(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+        Checkpoint.from_pretrained(tmp_path)

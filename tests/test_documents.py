@@ -1,0 +1,119 @@
+"""Documents -> tokens, loss flags and images; batching by padding and by packing."""
+
+import random
+
+import pytest
+import torch
+from conftest import latent
+
+from transfusion.batch import IGNORE, collate
+from transfusion.documents import cfg_dropout, encode_document, unconditional
+from transfusion.loss import transfusion_loss
+from transfusion.diffusion import Diffusion
+from transfusion.mask import attention_mask
+
+
+def chat(config):
+    return [
+        {"role": "user", "content": "draw a red circle"},
+        {"role": "assistant", "content": ["here it is", latent(config, 0)]},
+        {"role": "user", "content": "make it blue"},
+        {"role": "assistant", "content": [latent(config, 1)]},
+    ]
+
+
+def test_chat_template(tokenizer, tiny_config):
+    tk, L = tokenizer, tiny_config.patches_per_image
+    seq = encode_document(chat(tiny_config), tk, tiny_config)
+    draw, here, blue = tk.encode("draw a red circle"), tk.encode("here it is"), tk.encode("make it blue")
+    expected = ([tk.bos_id, tk.user_id] + draw + [tk.assistant_id] + here + [tk.boi_id] + [tk.pad_id] * L
+                + [tk.eoi_id, tk.eos_id, tk.user_id] + blue + [tk.assistant_id, tk.boi_id] + [tk.pad_id] * L
+                + [tk.eoi_id, tk.eos_id])
+    assert seq.tokens == expected
+    first = 2 + len(draw) + 1 + len(here) + 1
+    assert seq.image_starts == [first, first + L + 2 + 1 + len(blue) + 2]
+
+
+def test_loss_follows_roles(tokenizer, tiny_config):
+    tk, L = tokenizer, tiny_config.patches_per_image
+    seq = encode_document(chat(tiny_config), tk, tiny_config)
+    lm = dict(enumerate(seq.lm_loss))
+    with_loss = [seq.tokens[i] for i, v in lm.items() if v]
+    # the assistant's words, BOI, EOI (predicted at the last patch) and EOS; nothing of the user
+    assert with_loss == tk.encode("here it is") + [tk.boi_id, tk.pad_id, tk.eos_id, tk.boi_id, tk.pad_id, tk.eos_id]
+    assert seq.lm_loss[seq.image_starts[0] + L - 1]  # last patch predicts EOI
+    assert seq.image_noised == [True, True]
+
+
+def test_noise_limiting_flags(tokenizer, tiny_config):
+    c = tiny_config
+    # image before the assistant's own caption: limited; the last image: not
+    seq = encode_document(chat(c), tokenizer, c)
+    assert seq.image_limited == [True, False]
+    draw_then_caption = [{"role": "user", "content": "draw"}, {"role": "assistant", "content": [latent(c, 0), "a red circle"]}]
+    assert encode_document(draw_then_caption, tokenizer, c).image_limited == [True]
+    text_to_image = [{"role": "user", "content": "a red circle"}, {"role": "assistant", "content": [latent(c, 0)]}]
+    assert encode_document(text_to_image, tokenizer, c).image_limited == [False]
+    # a user's image is clean context: neither noised nor limited
+    caption = [{"role": "user", "content": [latent(c, 0), "describe"]}, {"role": "assistant", "content": "a red circle"}]
+    seq = encode_document(caption, tokenizer, c)
+    assert seq.image_noised == [False] and seq.image_limited == [False]
+
+
+def test_targets_shift_and_padding_has_no_loss(tokenizer, tiny_config):
+    c = tiny_config
+    docs = [chat(c), [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "a red circle"}]]
+    seqs = [encode_document(d, tokenizer, c) for d in docs]
+    batch = collate(seqs, tokenizer.pad_id)
+    short = len(seqs[1])
+    assert (batch.targets[1, short - 1:] == IGNORE).all()  # padding
+    for b, seq in enumerate(seqs):
+        for i in range(len(seq) - 1):
+            expected = seq.tokens[i + 1] if seq.lm_loss[i + 1] else IGNORE
+            assert int(batch.targets[b, i]) == expected
+    assert batch.latents.shape == (2, c.vae.latent_channels, c.vae.latent_size, c.vae.latent_size)
+    assert batch.patch_index.shape == (2, c.patches_per_image)
+
+
+def test_packing_gives_the_same_loss_as_padding(tokenizer, tiny_config, tiny_checkpoint):
+    """Packed documents are isolated: the same noise gives the same LM and diffusion losses."""
+    c = tiny_config
+    docs = [chat(c), [{"role": "user", "content": "a small red circle"}, {"role": "assistant", "content": [latent(c, 2)]}],
+            [{"role": "user", "content": [latent(c, 3), "describe this image"]}, {"role": "assistant", "content": "a large blue square"}]]
+    seqs = [encode_document(d, tokenizer, c) for d in docs]
+    padded, packed = collate(seqs, tokenizer.pad_id), collate(seqs, tokenizer.pad_id, max_len=256)
+    assert packed.tokens.shape[0] < len(docs)
+    diffusion = Diffusion(c)
+    losses = [transfusion_loss(tiny_checkpoint.model, b, diffusion, torch.Generator().manual_seed(0))[1] for b in (padded, packed)]
+    torch.testing.assert_close(losses[0]["lm"], losses[1]["lm"])
+    torch.testing.assert_close(losses[0]["diffusion"], losses[1]["diffusion"])
+
+
+def test_too_long_document_is_refused(tokenizer, tiny_config):
+    doc = [{"role": "user", "content": "red " * 300}, {"role": "assistant", "content": "ok"}]
+    with pytest.raises(ValueError, match="max_seq_len"):
+        encode_document(doc, tokenizer, tiny_config)
+
+
+def test_unconditional_and_cfg_dropout(tokenizer, tiny_config):
+    c = tiny_config
+    doc = chat(c)
+    no_text = unconditional(doc)
+    assert [len(m["content"]) for m in no_text] == [0, 1, 0, 1]
+    no_context = unconditional(doc, keep_images=False)
+    assert [len(m["content"]) for m in no_context] == [0, 0, 0, 1]
+    rng = random.Random(0)
+    outcomes = [cfg_dropout(doc, rng, c) for _ in range(4000)]
+    kept = sum(lm for _, lm in outcomes) / len(outcomes)
+    assert abs(kept - (1 - c.text_dropout - c.image_dropout)) < 0.03
+    dropped = encode_document(outcomes[[lm for _, lm in outcomes].index(False)][0], tokenizer, c, lm_loss=False)
+    assert not any(dropped.lm_loss)
+
+
+def test_mask_of_encoded_document_lets_patches_see_their_image(tokenizer, tiny_config):
+    seq = encode_document(chat(tiny_config), tokenizer, tiny_config)
+    batch = collate([seq], tokenizer.pad_id)
+    mask = attention_mask(batch.doc_ids, batch.image_ids)[0, 0]
+    s, L = seq.image_starts[0], tiny_config.patches_per_image
+    assert mask[s, s + L - 1] and not mask[s - 1, s]  # a patch sees later patches; BOI does not
+    assert not mask[s + L - 1, s + L]  # the last patch does not see EOI

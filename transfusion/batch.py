@@ -1,0 +1,92 @@
+"""Encoded documents -> one batch of tensors, by padding or by packing.
+
+Padding puts one document per row and pads to the longest; packing fills rows of
+`max_len` with several documents, first fit, each keeping its own positions (RoPE restarts
+at 0) and its own attention block (`doc_ids`). Padding carries no loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+
+from .documents import Sequence
+
+IGNORE = -100  # target of a position with no LM loss
+
+
+@dataclass
+class Batch:
+    tokens: torch.Tensor  # (B, T) ids; patch slots hold PAD
+    targets: torch.Tensor  # (B, T) next id to predict, IGNORE where there is no LM loss
+    positions: torch.Tensor  # (B, T) RoPE position within its document
+    doc_ids: torch.Tensor  # (B, T) packed-document id; padding gets -1
+    image_ids: torch.Tensor  # (B, T) image id of each patch, -1 elsewhere
+    latents: torch.Tensor  # (N, C, h, w) clean latents of every image
+    patch_index: torch.Tensor  # (N, L) flat index (row * T + column) of each image's patches
+    image_noised: torch.Tensor  # (N,) bool: noised, with diffusion loss
+    image_limited: torch.Tensor  # (N,) bool: noise limited
+
+    def to(self, device) -> "Batch":
+        return Batch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+
+def pack(sequences: list[Sequence], max_len: int) -> list[list[Sequence]]:
+    """Group sequences into rows of at most `max_len` tokens, first fit, order kept within a row."""
+    rows: list[list[Sequence]] = []
+    room: list[int] = []
+    for seq in sequences:
+        if len(seq) > max_len:
+            raise ValueError(f"a document of {len(seq)} tokens does not fit rows of {max_len}")
+        for r, free in enumerate(room):
+            if len(seq) <= free:
+                rows[r].append(seq)
+                room[r] -= len(seq)
+                break
+        else:
+            rows.append([seq])
+            room.append(max_len - len(seq))
+    return rows
+
+
+def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None) -> Batch:
+    """One row per sequence padded to the longest, or, with `max_len`, rows packed to that length."""
+    rows = pack(sequences, max_len) if max_len else [[s] for s in sequences]
+    B = len(rows)
+    T = max_len or max(len(s) for s in sequences)
+    tokens = torch.full((B, T), pad_id, dtype=torch.long)
+    targets = torch.full((B, T), IGNORE, dtype=torch.long)
+    positions = torch.zeros((B, T), dtype=torch.long)
+    doc_ids = torch.full((B, T), -1, dtype=torch.long)
+    image_ids = torch.full((B, T), -1, dtype=torch.long)
+    latents, patch_index, noised, limited = [], [], [], []
+    for b, row in enumerate(rows):
+        start = 0
+        for d, seq in enumerate(row):
+            n = len(seq)
+            span = slice(start, start + n)
+            ids = torch.tensor(seq.tokens)
+            tokens[b, span] = ids
+            loss = torch.tensor(seq.lm_loss)
+            # position i predicts token i + 1 when that token carries the loss
+            targets[b, start:start + n - 1] = torch.where(loss[1:], ids[1:], IGNORE)
+            positions[b, span] = torch.arange(n)
+            doc_ids[b, span] = d
+            for k, first in enumerate(seq.image_starts):
+                image_ids[b, start + first:start + first + seq.patches_per_image] = len(latents)
+                patch_index.append(b * T + start + first + torch.arange(seq.patches_per_image))
+                latents.append(seq.latents[k])
+                noised.append(seq.image_noised[k])
+                limited.append(seq.image_limited[k])
+            start += n
+    if latents:
+        latents_t = torch.stack(latents)
+        patch_t = torch.stack(patch_index)
+    else:
+        latents_t = torch.zeros((0, 1, 1, 1))
+        patch_t = torch.zeros((0, 1), dtype=torch.long)
+    return Batch(
+        tokens, targets, positions, doc_ids, image_ids, latents_t, patch_t,
+        torch.tensor(noised, dtype=torch.bool), torch.tensor(limited, dtype=torch.bool),
+    )

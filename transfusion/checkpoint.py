@@ -1,0 +1,63 @@
+"""Checkpoints: the transformer, its tokenizer and its VAE, side by side in one folder.
+
+    config.json          the TransfusionConfig
+    model.safetensors    the transformer's weights
+    tokenizer.model      the SentencePiece model
+    vae/                 the AutoencoderKL, in diffusers' own format (config.json + safetensors)
+
+Only safetensors are read or written: nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL
+from safetensors.torch import load_file, save_file
+
+from .config import TransfusionConfig
+from .model import Transfusion
+from .tokenizer import Tokenizer
+
+FILES = ("config.json", "model.safetensors", "tokenizer.model", "vae")
+
+
+@dataclass
+class Checkpoint:
+    """Everything a Transfusion model needs to read and write text and images."""
+
+    model: Transfusion
+    tokenizer: Tokenizer
+    vae: AutoencoderKL
+
+    @property
+    def config(self) -> TransfusionConfig:
+        return self.model.config
+
+    def save_pretrained(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.config.save(path / "config.json")
+        state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
+        save_file(state, path / "model.safetensors", metadata={"format": "pt"})
+        self.tokenizer.save(path / "tokenizer.model")
+        self.vae.save_pretrained(path / "vae", safe_serialization=True)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> "Checkpoint":
+        path = Path(path)
+        missing = [f for f in FILES if not (path / f).exists()]
+        if missing:
+            raise FileNotFoundError(f"{path} is not a Transfusion checkpoint: missing {', '.join(missing)}")
+        config = TransfusionConfig.load(path / "config.json")
+        model = Transfusion(config)
+        model.load_state_dict(load_file(path / "model.safetensors"))
+        tokenizer = Tokenizer.load(path / "tokenizer.model")
+        if tokenizer.vocab_size != config.vocab_size:
+            raise ValueError(f"{path}: tokenizer has {tokenizer.vocab_size} tokens, config says {config.vocab_size}")
+        vae = AutoencoderKL.from_pretrained(path / "vae", use_safetensors=True, local_files_only=True)
+        if vae.config.latent_channels != config.vae.latent_channels:
+            raise ValueError(f"{path}: VAE latent channels {vae.config.latent_channels} != config {config.vae.latent_channels}")
+        return cls(model.to(device).eval(), tokenizer, vae.to(device).eval())

@@ -1,0 +1,102 @@
+"""Run a model through the case sets and collect its scores.
+
+The model is anything with the pipeline's public API:
+    text_to_image(prompts: list[str], seed: int) -> list[PIL.Image]
+    caption(image) -> str
+    answer(image, question) -> str
+    edit(image, instruction, seed: int) -> PIL.Image
+    chat(messages, seed: int) -> list[str | PIL.Image]
+A wrong or unreadable output is scored as wrong; an exception inside the model propagates
+(that is a bug to see, not a score).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..shapesworld.captions import canonical_caption
+from ..shapesworld.edits import EDIT_KINDS
+from ..shapesworld.questions import QUESTION_FORMS
+from ..shapesworld.render import render
+from .cases import TEXT_TO_IMAGE_GROUPS, CaseSet, build_cases
+from .score import ATTRIBUTES, Tally, last_image, read, scene_matches, score_attributes, text_matches
+
+
+def _text_to_image(model, cases: CaseSet, seed: int, batch_size: int) -> dict:
+    groups = {g: Tally() for g in TEXT_TO_IMAGE_GROUPS}
+    attributes = {a: Tally() for a in ATTRIBUTES}
+    seconds = 0.0
+    todo = list(cases.text_to_image)
+    for b, start in enumerate(range(0, len(todo), batch_size)):
+        batch = todo[start : start + batch_size]
+        t0 = time.perf_counter()
+        images = list(model.text_to_image([c.prompt for c in batch], seed=seed + b))
+        seconds += time.perf_counter() - t0
+        images += [None] * (len(batch) - len(images))  # a missing image is a wrong one
+        for case, image in zip(batch, images):
+            got = read(image)
+            groups[case.group].add(got == case.scene)
+            score_attributes(got, case.scene, attributes)
+    return {
+        "text_to_image": {g: t.as_dict() for g, t in groups.items()},
+        "attributes": {a: t.as_dict() for a, t in attributes.items()},
+        "speed": {"seconds per image": seconds / max(len(todo), 1), "images": len(todo)},
+    }
+
+
+def _caption(model, cases: CaseSet) -> dict:
+    exact = Tally()
+    for case in cases.caption:
+        exact.add(text_matches(model.caption(render(case.scene)), case.caption))
+    return {"exact": exact.as_dict()}
+
+
+def _question(model, cases: CaseSet) -> dict:
+    forms = {f: Tally() for f in QUESTION_FORMS}
+    overall = Tally()
+    for case in cases.question:
+        ok = text_matches(model.answer(render(case.scene), case.question), case.answer)
+        forms[case.form].add(ok)
+        overall.add(ok)
+    return {"all": overall.as_dict(), **{f: t.as_dict() for f, t in forms.items()}}
+
+
+def _edit(model, cases: CaseSet, seed: int) -> dict:
+    kinds = {k: Tally() for k in EDIT_KINDS}
+    overall = Tally()
+    for i, case in enumerate(cases.edit):
+        ok = scene_matches(model.edit(render(case.scene), case.instruction, seed=seed + i), case.expected)
+        kinds[case.kind].add(ok)
+        overall.add(ok)
+    return {"all": overall.as_dict(), **{k: t.as_dict() for k, t in kinds.items()}}
+
+
+def _chat(model, cases: CaseSet, seed: int) -> dict:
+    """Turn 1 'draw <caption>' must return an image; turn 2 edits it; judge the final image."""
+    two_turn = Tally()
+    for i, case in enumerate(cases.chat):
+        messages = [{"role": "user", "content": "draw " + canonical_caption(case.scene)}]
+        reply = model.chat(messages, seed=seed + i)
+        if last_image(reply) is None:
+            two_turn.add(False)
+            continue
+        messages += [
+            {"role": "assistant", "content": list(reply)},
+            {"role": "user", "content": case.instruction},
+        ]
+        final = last_image(model.chat(messages, seed=seed + i))
+        two_turn.add(scene_matches(final, case.expected))
+    return {"draw then edit": two_turn.as_dict()}
+
+
+def evaluate(model, cases: int = 50, seed: int = 0, batch_size: int = 16) -> dict:
+    """Every score of `model` on the case sets with `cases` cases per group; JSON-ready."""
+    case_set = build_cases(cases, seed)
+    results: dict = {"cases per group": cases, "seed": seed}
+    results.update(_text_to_image(model, case_set, seed, batch_size))
+    results["caption"] = _caption(model, case_set)
+    results["question"] = _question(model, case_set)
+    results["edit"] = _edit(model, case_set, seed)
+    results["chat"] = _chat(model, case_set, seed)
+    return results
+

@@ -1,0 +1,90 @@
+"""Two reference models with the pipeline's API, to test the evaluator before any model exists.
+
+`OracleModel` answers with the contract's own code (parser, renderer, analyser, edits,
+questions): it must score 100 %, which proves that those pieces agree with each other.
+`RandomModel` guesses (random scenes, random answer words): it must score near 0 %.
+"""
+
+from __future__ import annotations
+
+import random
+
+from PIL import Image
+
+from ..shapesworld.analyse import analyse
+from ..shapesworld.captions import canonical_caption, parse_caption
+from ..shapesworld.edits import parse_edit
+from ..shapesworld.questions import ANSWER_WORDS, answer
+from ..shapesworld.render import render
+from ..shapesworld.world import random_scene
+
+
+def _text_of(content) -> str:
+    """The text of a message's content (a string, or a list of strings and images)."""
+    if isinstance(content, str):
+        return content
+    return " ".join(p for p in content if isinstance(p, str))
+
+
+def _images_of(content) -> list[Image.Image]:
+    if isinstance(content, str):
+        return []
+    return [p for p in content if isinstance(p, Image.Image)]
+
+
+class OracleModel:
+    """Perfect answers computed from the prompt and the analysed input image."""
+
+    def text_to_image(self, prompts: list[str], seed: int = 0) -> list[Image.Image]:
+        return [render(parse_caption(p)) for p in prompts]
+
+    def caption(self, image: Image.Image) -> str:
+        return canonical_caption(analyse(image))
+
+    def answer(self, image: Image.Image, question: str) -> str:
+        return answer(analyse(image), question)
+
+    def edit(self, image: Image.Image, instruction: str, seed: int = 0) -> Image.Image:
+        scene = analyse(image)
+        return render(parse_edit(instruction, scene).apply(scene))
+
+    def chat(self, messages: list[dict], seed: int = 0) -> list[str | Image.Image]:
+        """'draw <canonical caption>', or an instruction or question about the last image."""
+        text = _text_of(messages[-1]["content"])
+        if text.startswith("draw "):
+            scene = parse_caption(text.removeprefix("draw "))
+            return [f"here is {canonical_caption(scene)}", render(scene)]
+        images = [im for m in messages for im in _images_of(m["content"])]
+        if not images:
+            return ["please draw or upload an image first"]
+        scene = analyse(images[-1])
+        try:
+            edited = parse_edit(text, scene).apply(scene)
+        except ValueError:
+            return [answer(scene, text)]
+        return [f"here is {canonical_caption(edited)}", render(edited)]
+
+
+class RandomModel:
+    """Guesses: a random scene for every image, a random answer word for every question."""
+
+    def __init__(self, seed: int = 0):
+        self.rng = random.Random(f"random-model:{seed}")
+
+    def _image(self) -> Image.Image:
+        return render(random_scene(self.rng, allow_held_out=True))
+
+    def text_to_image(self, prompts: list[str], seed: int = 0) -> list[Image.Image]:
+        return [self._image() for _ in prompts]
+
+    def caption(self, image: Image.Image) -> str:
+        return canonical_caption(random_scene(self.rng, allow_held_out=True))
+
+    def answer(self, image: Image.Image, question: str) -> str:
+        return self.rng.choice(ANSWER_WORDS)
+
+    def edit(self, image: Image.Image, instruction: str, seed: int = 0) -> Image.Image:
+        return self._image()
+
+    def chat(self, messages: list[dict], seed: int = 0) -> list[str | Image.Image]:
+        return ["here is a picture", self._image()]

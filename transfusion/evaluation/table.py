@@ -1,0 +1,40 @@
+"""One Markdown table of every score, ready to paste into a model card."""
+
+from __future__ import annotations
+
+from ..shapesworld.edits import EDIT_KINDS
+from ..shapesworld.questions import QUESTION_FORMS
+from .cases import TEXT_TO_IMAGE_GROUPS
+from .score import ATTRIBUTES
+
+
+def _percent(tally: dict) -> tuple[str, str]:
+    return f"{100 * tally['accuracy']:.1f} %", str(tally["total"])
+
+
+def format_table(results: dict) -> str:
+    """The results of `evaluate` as a Markdown table: capability, measure, score, cases."""
+    rows: list[tuple[str, str, str, str]] = []
+    for g in TEXT_TO_IMAGE_GROUPS:
+        rows.append(("text → image", f"exact scene, {g}", *_percent(results["text_to_image"][g])))
+    for a in ATTRIBUTES:
+        rows.append(("text → image", f"attribute: {a}", *_percent(results["attributes"][a])))
+    rows.append(("image → text", "exact canonical caption", *_percent(results["caption"]["exact"])))
+    rows.append(("questions", "all forms", *_percent(results["question"]["all"])))
+    for f, label in QUESTION_FORMS.items():
+        rows.append(("questions", f"“{label}”", *_percent(results["question"][f])))
+    rows.append(("editing", "exact scene, all kinds", *_percent(results["edit"]["all"])))
+    for k in EDIT_KINDS:
+        rows.append(("editing", f"exact scene, {k}", *_percent(results["edit"][k])))
+    rows.append(("chat", "draw, then edit: exact final scene", *_percent(results["chat"]["draw then edit"])))
+    speed = results["speed"]
+    rows.append(("speed", "seconds per image (text → image)", f"{speed['seconds per image']:.4f}", str(speed["images"])))
+
+    lines = [
+        f"ShapesWorld evaluation: {results['cases per group']} cases per group, seed {results['seed']}",
+        "",
+        "| capability | measure | score | cases |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    lines += [f"| {c} | {m} | {s} | {n} |" for c, m, s, n in rows]
+    return "\n".join(lines)
