@@ -21,9 +21,9 @@ class VAEConfig:
 
     image_size: int = 64  # pixels per side of the RGB image
     latent_channels: int = 4  # C
-    block_out_channels: tuple[int, ...] = (32, 64, 64)  # 3 blocks: 4x downsampling
+    block_out_channels: tuple[int, ...] = (16, 32, 64)  # 3 blocks: 4x downsampling
     layers_per_block: int = 1
-    norm_num_groups: int = 16
+    norm_num_groups: int = 8
     scaling_factor: float = 1.0  # latents are multiplied by this before diffusion
 
     @property

@@ -42,5 +42,6 @@ def transfusion_loss(
         diff = (pred[noised].float() - target[noised].float()).pow(2).mean()
     else:
         diff = zero
-    loss = lm + model.config.diffusion_weight * diff
+    config = getattr(model, "module", model).config  # through a DDP / FSDP wrapper
+    loss = lm + config.diffusion_weight * diff
     return loss, {"lm": lm.detach(), "diffusion": diff.detach()}

@@ -56,10 +56,12 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(config.dim, 3 * config.dim, bias=False)
         self.proj = nn.Linear(config.dim, config.dim, bias=False)
 
-    def forward(self, x, cos, sin, mask) -> torch.Tensor:
+    def forward(self, x, cos, sin, mask, cache=None) -> torch.Tensor:
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)  # each (B, H, T, hs)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if cache is not None:  # keys and values of the tokens before these come from the KV cache
+            k, v = cache(k, v)  # each (B, H, S + T, hs)
         if isinstance(mask, torch.Tensor):  # dense boolean (B, 1, T, T): the CPU path
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         else:  # a flex-attention BlockMask: the CUDA path
@@ -94,8 +96,8 @@ class Block(nn.Module):
         self.mlp_norm = RMSNorm(config.dim, config.norm_eps)
         self.mlp = SwiGLU(config)
 
-    def forward(self, x, cos, sin, mask) -> torch.Tensor:
-        x = x + self.attn(self.attn_norm(x), cos, sin, mask)
+    def forward(self, x, cos, sin, mask, cache=None) -> torch.Tensor:
+        x = x + self.attn(self.attn_norm(x), cos, sin, mask, cache)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -125,6 +127,26 @@ class Transfusion(nn.Module):
                 std = 0.02 / math.sqrt(2 * self.config.n_layers) if name.endswith(("proj.weight", "down.weight")) else 0.02
                 nn.init.normal_(p, std=std)
 
+    def embed_inputs(self, tokens, latents, t, patch_index) -> tuple[torch.Tensor, list]:
+        """Token embeddings (B, T, D) with each image's patch vectors in its patch slots,
+        and the patch encoder's skips (for the U-Net decoder)."""
+        B, T = tokens.shape
+        x = self.embed(tokens)  # (B, T, D)
+        if not latents.shape[0]:
+            return x, []
+        patches, skips = self.patch_in(latents, t)  # (N, L, D)
+        x = x.view(B * T, -1).index_copy(0, patch_index.flatten(), patches.flatten(0, 1).to(x.dtype))
+        return x.view(B, T, -1), skips
+
+    def backbone(self, x, positions, mask, cache=None) -> torch.Tensor:
+        """The transformer: (B, T, D) -> normalised hidden states (B, T, D). With a KV cache
+        (`kv_cache.KVCache`), x holds only the new tokens and the mask covers cache + new."""
+        cos = self.rope_cos[positions][:, None]  # (B, 1, T, hs/2)
+        sin = self.rope_sin[positions][:, None]
+        for i, block in enumerate(self.blocks):
+            x = block(x, cos, sin, mask, None if cache is None else cache.layer(i))
+        return self.norm(x)
+
     def forward(
         self,
         tokens: torch.Tensor,  # (B, T) text ids; patch slots hold any id (overwritten)
@@ -136,17 +158,8 @@ class Transfusion(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns the LM logits (B, T, V) and the image prediction (N, C, h, w)."""
         B, T = tokens.shape
-        x = self.embed(tokens)  # (B, T, D)
-        skips = []
-        if latents.shape[0]:
-            patches, skips = self.patch_in(latents, t)  # (N, L, D)
-            x = x.view(B * T, -1).index_copy(0, patch_index.flatten(), patches.flatten(0, 1).to(x.dtype))
-            x = x.view(B, T, -1)  # patch slots now hold the patch vectors
-        cos = self.rope_cos[positions][:, None]  # (B, 1, T, hs/2)
-        sin = self.rope_sin[positions][:, None]
-        for block in self.blocks:
-            x = block(x, cos, sin, mask)
-        x = self.norm(x)  # (B, T, D)
+        x, skips = self.embed_inputs(tokens, latents, t, patch_index)
+        x = self.backbone(x, positions, mask)  # (B, T, D)
         logits = self.lm_head(x)  # (B, T, V)
         if not latents.shape[0]:
             return logits, latents

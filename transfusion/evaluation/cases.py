@@ -102,12 +102,14 @@ def question_cases(n: int, seed: int) -> tuple[QuestionCase, ...]:
     out = []
     for form in QUESTION_FORMS:
         rng = _rng(seed, f"question/{form}")
-        while sum(c.form == form for c in out) < n:
+        made = 0
+        while made < n:
             scene = random_scene(rng)
             valid = [q for q in questions_for(scene) if q.form == form]
             if valid:  # 'what color is the {shape}?' needs a unique shape, and so on
                 q = rng.choice(valid)
                 out.append(QuestionCase(scene, form, q.question, q.answer))
+                made += 1
     return tuple(out)
 
 
@@ -116,11 +118,13 @@ def edit_cases(n: int, seed: int) -> tuple[EditCase, ...]:
     out = []
     for kind in EDIT_KINDS:
         rng = _rng(seed, f"edit/{kind}")
-        while sum(c.kind == kind for c in out) < n:
+        made = 0
+        while made < n:
             scene = random_scene(rng)
-            if kind in feasible_kinds(scene):
+            if kind in feasible_kinds(scene):  # e.g. 'remove' needs two objects
                 e = random_edit(rng, scene, kind)
                 out.append(EditCase(scene, kind, e.instruction, e.apply(scene)))
+                made += 1
     return tuple(out)
 
 

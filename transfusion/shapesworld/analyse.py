@@ -104,78 +104,91 @@ def _nearest(rgb: np.ndarray, table: np.ndarray) -> tuple[int, float]:
 
 
 def _cell(centre: float, where: str) -> int:
-    i = int(np.argmin([abs(centre - c) for c in CELL_CENTRES]))
+    """The grid row (or column) whose centre is nearest; Unreadable if none is near enough."""
+    i = min(range(len(CELL_CENTRES)), key=lambda k: abs(centre - CELL_CENTRES[k]))
     if abs(centre - CELL_CENTRES[i]) > GRID_TOLERANCE:
         raise Unreadable(f"an object is off the grid ({where} centre at {centre:.1f} px)")
     return i
 
 
-def _read_object(img: np.ndarray, bg: np.ndarray, dist2: np.ndarray, runs) -> Obj:
-    """The object that one connected component shows."""
-    r0 = min(r for r, _, _ in runs)
-    r1 = max(r for r, _, _ in runs) + 1
-    c0 = min(s for _, s, _ in runs)
-    c1 = max(e for _, _, e in runs)
-    # a window one pixel wider than the component, so faint anti-aliased edges count too
+def _window(runs) -> tuple[slice, slice, np.ndarray, np.ndarray]:
+    """A component's window (one pixel wider than it, so faint edges count too), its pixels
+    in that window, and those pixels grown by one (the support where coverage is summed)."""
+    r0, r1 = min(r for r, _, _ in runs), max(r for r, _, _ in runs) + 1
+    c0, c1 = min(s for _, s, _ in runs), max(e for _, _, e in runs)
     y0, y1, x0, x1 = max(r0 - 1, 0), min(r1 + 1, CANVAS), max(c0 - 1, 0), min(c1 + 1, CANVAS)
     core = np.zeros((y1 - y0, x1 - x0), dtype=bool)
     for r, s, e in runs:
         core[r - y0, s - x0 : e - x0] = True
-    n_pixels = int(core.sum())
-    where = f"near x={(c0 + c1) // 2}, y={(r0 + r1) // 2}"
-    if n_pixels < MIN_PIXELS:
-        raise Unreadable(f"stray blob of {n_pixels} pixels {where}")
-    support = core.copy()  # core dilated by one pixel (8-neighbour)
+    support = core.copy()  # dilated by one pixel, 8-neighbour
     support[1:] |= core[:-1]
     support[:-1] |= core[1:]
     support[:, 1:] |= support[:, :-1].copy()
     support[:, :-1] |= support[:, 1:].copy()
+    return slice(y0, y1), slice(x0, x1), core, support
 
-    win = img[y0:y1, x0:x1]  # (h, w, 3)
-    d2 = dist2[y0:y1, x0:x1][core]  # (n,) squared distance from the background
-    high = np.partition(d2, (9 * n_pixels) // 10)[(9 * n_pixels) // 10]  # 90th percentile
-    strong = win[core][d2 >= 0.75**2 * high]  # the (nearly) fully covered pixels
+
+def _colour(pixels: np.ndarray, d2: np.ndarray, where: str) -> int:
+    """Palette index of a component: the median of its most saturated pixels (n, 3)."""
+    k = (9 * len(d2)) // 10
+    high = np.partition(d2, k)[k]  # 90th percentile of the squared distance from the background
+    strong = pixels[d2 >= 0.75**2 * high]  # the (nearly) fully covered pixels
     median = np.partition(strong, len(strong) // 2, axis=0)[len(strong) // 2]  # (3,) per channel
-    ci, cdist = _nearest(median, _COLOUR_RGB)
-    if cdist > COLOUR_TOLERANCE:
+    ci, distance = _nearest(median, _COLOUR_RGB)
+    if distance > COLOUR_TOLERANCE:
         raise Unreadable(f"an object {where} has a colour outside the palette")
+    return ci
+
+
+def _shape(alpha: np.ndarray, side: int, where: str) -> str:
+    """Shape from the coverage (h, w) of one object of box side `side`."""
+    mass = alpha.sum()
+    fill = mass / side**2  # square 1, circle pi/4, triangle and diamond 1/2
+    if not MIN_FILL <= fill <= MAX_FILL:
+        raise Unreadable(f"a blob {where} fills {fill:.2f} of its box, like no shape")
+    if fill > SQUARE_FILL:
+        return "square"
+    if fill > CIRCLE_FILL:
+        return "circle"
+    profile = alpha.sum(axis=1)  # (h,) mass per row
+    y = np.arange(len(profile)) + 0.5
+    mean = (profile * y).sum() / mass
+    var = (profile * (y - mean) ** 2).sum() / mass
+    skew = (profile * (y - mean) ** 3).sum() / mass / var**1.5
+    return "triangle" if skew < TRIANGLE_SKEW else "diamond"  # apex up: the mass sits low
+
+
+def _read_object(img: np.ndarray, bg: np.ndarray, dist2: np.ndarray, runs) -> Obj:
+    """The object that one connected component (a list of runs) shows."""
+    rows, cols, core, support = _window(runs)
+    where = f"near x={(cols.start + cols.stop) // 2}, y={(rows.start + rows.stop) // 2}"
+    if core.sum() < MIN_PIXELS:
+        raise Unreadable(f"stray blob of {core.sum()} pixels {where}")
+    win = img[rows, cols]  # (h, w, 3)
+    ci = _colour(win[core], dist2[rows, cols][core], where)
+
     v = _COLOUR_RGB[ci] - bg  # (3,)
     offset = win - bg  # (h, w, 3)
-    alpha = (offset @ v) / float(v @ v)  # (h, w) coverage, unbiased under noise
-    alpha = np.where(support, alpha, 0.0)
+    alpha = np.where(support, (offset @ v) / float(v @ v), 0.0)  # (h, w) coverage; undoes anti-aliasing
+    covered = alpha > 0.5
     # an anti-aliased pixel lies on the line from the background to the colour; a pixel of
     # another colour lies off it
-    covered = alpha > 0.5
     off_line2 = ((offset[covered] - alpha[covered][:, None] * v) ** 2).sum(axis=1)
     if (off_line2 < OFF_LINE_TOLERANCE**2).sum() < SAME_COLOUR_FRACTION * len(off_line2):
         raise Unreadable(f"an object {where} has mixed colours")
-    ys, xs = np.nonzero(covered)
+
+    ys, xs = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
     if len(ys) == 0:
         raise Unreadable(f"a faint blob {where}")
-    height, width = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
+    top, bottom, left, right = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+    height, width = bottom - top, right - left
     size = min(SIZES, key=lambda k: abs(SIZES[k] - max(height, width)))
     side = SIZES[size]
     if abs(height - side) > SIZE_TOLERANCE or abs(width - side) > SIZE_TOLERANCE:
         raise Unreadable(f"a blob of {height} x {width} px {where} is neither small nor large")
-    row = _cell(y0 + (ys.min() + ys.max() + 1) / 2, where + ", vertical")
-    col = _cell(x0 + (xs.min() + xs.max() + 1) / 2, where + ", horizontal")
-
-    mass = alpha.sum()
-    fill = mass / side**2
-    if not MIN_FILL <= fill <= MAX_FILL:
-        raise Unreadable(f"a blob {where} fills {fill:.2f} of its box, like no shape")
-    if fill > SQUARE_FILL:
-        shape = "square"
-    elif fill > CIRCLE_FILL:
-        shape = "circle"
-    else:
-        profile = alpha.sum(axis=1)  # (h,) mass per row
-        y = np.arange(len(profile)) + 0.5
-        mean = (profile * y).sum() / mass
-        var = (profile * (y - mean) ** 2).sum() / mass
-        skew = (profile * (y - mean) ** 3).sum() / mass / var**1.5
-        shape = "triangle" if skew < TRIANGLE_SKEW else "diamond"
-    return Obj(shape=shape, colour=_COLOUR_NAMES[ci], size=size, row=row, col=col)
+    row = _cell(rows.start + (top + bottom) / 2, where + ", vertical")
+    col = _cell(cols.start + (left + right) / 2, where + ", horizontal")
+    return Obj(shape=_shape(alpha, side, where), colour=_COLOUR_NAMES[ci], size=size, row=row, col=col)
 
 
 def analyse(image: Image.Image | np.ndarray) -> Scene:
@@ -187,7 +200,8 @@ def analyse(image: Image.Image | np.ndarray) -> Scene:
         raise Unreadable(f"expected a {CANVAS} x {CANVAS} RGB image, got an array of shape {img.shape}")
 
     border = np.concatenate([img[0], img[-1], img[1:-1, 0], img[1:-1, -1]])  # (252, 3)
-    bi, bdist = _nearest(np.median(border, axis=0), _BG_RGB)
+    median = np.partition(border, len(border) // 2, axis=0)[len(border) // 2]  # (3,)
+    bi, bdist = _nearest(median, _BG_RGB)
     if bdist > BACKGROUND_TOLERANCE:
         raise Unreadable("the background is not white, black or gray")
     bg = _BG_RGB[bi]

@@ -1,0 +1,210 @@
+"""The document stream: its format, determinism, mixture, speed, truth and held-out pairs."""
+
+import itertools
+import re
+import time
+from collections import Counter
+
+import pytest
+from PIL import Image
+
+from transfusion.shapesworld.analyse import analyse
+from transfusion.shapesworld.captions import canonical_caption, parse_caption
+from transfusion.shapesworld.documents import (
+    DEFAULT_MIXTURE,
+    TASKS,
+    document,
+    images,
+    stream,
+    task_of,
+    text_corpus,
+    texts,
+)
+from transfusion.shapesworld.edits import parse_edit
+from transfusion.shapesworld.questions import answer, question_form
+from transfusion.shapesworld.world import HELD_OUT_PAIRS
+
+N_DOCUMENTS = 20_000
+HELD_OUT_TEXT = [
+    re.compile(rf"\b{c} {s}\b|\b{s} in {c}\b|what color is the {s}\?\s*{c}\b")
+    for c, s in HELD_OUT_PAIRS
+]
+
+
+def check_truth(doc) -> None:
+    """Every statement in the document is true of the images it talks about.
+
+    Walks the chat keeping the scene of the last image (analysed, so the images are checked
+    too): captions, answers, edits and 'here is ...' sentences must all match it.
+    """
+    last = None  # scene of the last image so far
+    pending = None  # what the next image must show
+    for turn in doc:
+        for part in turn["content"]:
+            if isinstance(part, Image.Image):
+                scene = analyse(part)
+                assert not scene.has_held_out
+                if pending is not None:
+                    assert scene == pending
+                pending, last = None, scene
+                continue
+            text = part
+            if turn["role"] == "user":
+                body = text.removeprefix("now ")
+                if body.startswith("draw ") and _is_canonical(body[5:]):
+                    pending = parse_caption(body[5:])
+                elif _is_canonical(body):
+                    pending = parse_caption(body)
+                elif last is not None and _is_edit(body, last):
+                    pending = parse_edit(body, last).apply(last)
+                elif last is not None and _is_question(body):
+                    asked = body
+                continue
+            # assistant text
+            if text.startswith("here is "):
+                drawn = parse_caption(text.removeprefix("here is "))
+                assert pending is None or drawn == pending
+                pending = drawn
+            elif _is_canonical(text):
+                assert parse_caption(text) == last
+            else:
+                assert answer(last, asked) == text
+    assert pending is None  # every promised image came
+
+
+def _is_canonical(text: str) -> bool:
+    try:
+        parse_caption(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_edit(text, scene) -> bool:
+    try:
+        parse_edit(text, scene)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_question(text) -> bool:
+    try:
+        question_form(text)
+        return True
+    except ValueError:
+        return False
+
+
+def test_format():
+    for i in range(2000):
+        doc = document(i)
+        roles = [t["role"] for t in doc]
+        assert roles == ["user", "assistant"] * (len(doc) // 2), roles
+        assert 2 <= len(doc) <= 6
+        for turn in doc:
+            assert set(turn) == {"role", "content"} and turn["content"]
+            for part in turn["content"]:
+                if isinstance(part, str):
+                    assert part and part == part.strip() and "\n" not in part and "<" not in part
+                else:
+                    assert isinstance(part, Image.Image) and part.size == (64, 64) and part.mode == "RGB"
+        assert len(images(doc)) <= 3
+        assert rough_tokens(doc) <= 400  # the model's context is 512 (config.max_seq_len)
+
+
+def rough_tokens(doc) -> int:
+    """Words and punctuation, 66 per image (64 patches and two markers), 2 per turn."""
+    words = sum(len(t.split()) + t.count(",") + t.count("?") for t in texts(doc))
+    return words + 66 * len(images(doc)) + 2 * len(doc)
+
+
+def test_each_task_has_its_shape():
+    seen = Counter()
+    for i in range(400):
+        task, doc = task_of(i), document(i)
+        seen[task] += 1
+        user, reply = doc[0]["content"], doc[1]["content"]
+        if task == "text_to_image":
+            assert len(doc) == 2 and isinstance(user[0], str) and len(user) == 1
+            assert len(reply) == 1 and isinstance(reply[0], Image.Image)
+        elif task == "image_to_text":
+            assert isinstance(user[0], Image.Image) and isinstance(user[1], str)
+            assert _is_canonical(reply[0])
+        elif task == "question":
+            assert isinstance(user[0], Image.Image) and _is_question(user[1]) and isinstance(reply[0], str)
+        elif task == "edit":
+            assert isinstance(user[0], Image.Image) and isinstance(user[1], str)
+            assert len(reply) == 1 and isinstance(reply[0], Image.Image)
+        else:
+            assert task == "chat" and 4 <= len(doc) <= 6
+    assert set(seen) == set(TASKS)
+
+
+def test_deterministic_per_seed_and_index():
+    for i in range(0, 300, 7):
+        assert document(i, seed=3) == document(i, seed=3)  # PIL images compare by pixels
+    differ = sum(document(i, seed=0) != document(i, seed=1) for i in range(100))
+    assert differ > 90
+
+
+def test_stream_positions_and_ranks():
+    head = list(itertools.islice(stream(seed=2, start=40), 8))
+    assert head == [document(i, seed=2) for i in range(40, 48)]
+    world = 3
+    parts = [list(itertools.islice(stream(seed=2, start=40, rank=r, world_size=world), 4)) for r in range(world)]
+    interleaved = [parts[k % world][k // world] for k in range(12)]
+    assert interleaved == [document(i, seed=2) for i in range(40, 52)]
+    with pytest.raises(ValueError):
+        next(stream(rank=2, world_size=2))
+
+
+def test_mixture_weights():
+    n = 20_000
+    counts = Counter(task_of(i) for i in range(n))
+    total = sum(DEFAULT_MIXTURE.values())
+    for task, weight in DEFAULT_MIXTURE.items():
+        assert counts[task] / n == pytest.approx(weight / total, abs=0.015)
+    only = {"question": 1.0}
+    assert all(task_of(i, mixture=only) == "question" for i in range(200))
+    assert all(_is_question(document(i, mixture=only)[0]["content"][1]) for i in range(50))
+    for bad in ({"poetry": 1.0}, {"question": -1.0}, {"question": 0.0}):
+        with pytest.raises(ValueError):
+            document(0, mixture=bad)
+
+
+def test_speed_never_stalls_training():
+    t0 = time.perf_counter()
+    for i in range(500):
+        document(i)
+    per_second = 500 / (time.perf_counter() - t0)
+    assert per_second > 300, f"only {per_second:.0f} documents/s"  # measured: about 6,000 on one core
+
+
+def test_text_corpus():
+    corpus = text_corpus(300, seed=5)
+    assert len(corpus) == 300 and all(isinstance(t, str) and t for t in corpus)
+    assert corpus == text_corpus(300, seed=5) and corpus != text_corpus(300, seed=6)
+    assert corpus[:10] == text_corpus(10, seed=5)
+
+
+def test_20000_documents_hold_no_held_out_pair_and_tell_the_truth():
+    """Text never names a held-out pair; every image is analysed, readable, and free of them;
+    every caption, answer, edit and 'here is ...' sentence is true of its image."""
+    n_images = 0
+    for i in range(N_DOCUMENTS):
+        doc = document(i, seed=0)
+        joined = " ".join(texts(doc)).lower()
+        for pattern in HELD_OUT_TEXT:
+            assert not pattern.search(joined), (i, joined)
+        check_truth(doc)
+        n_images += len(images(doc))
+    assert n_images > N_DOCUMENTS  # images were really checked
+
+
+def test_canonical_prompts_and_captions_in_the_stream():
+    """Canonical captions are common in the stream, so the model learns the exact form."""
+    docs = [document(i) for i in range(300)]
+    canonical = sum(_is_canonical(t) for d in docs for t in texts(d))
+    assert canonical > 100
+    assert any(canonical_caption(analyse(images(d)[0])) in texts(d) for d in docs)

@@ -1,0 +1,165 @@
+"""Train the Transfusion transformer: `python -m transfusion.train --config configs/shapesworld.json`.
+
+The VAE (from `transfusion.train_vae`) is frozen; its latents are cached. Every flag can also be
+set in the JSON `--config` file (flags on the command line win); the model itself is a preset plus
+overrides (`"preset": "small", "model": {"objective": "flow"}`). Runs on the CPU, one GPU, or
+many with `accelerate launch -m transfusion.train ...`. Writes to `--out`:
+    state/          resumable training state (`--resume`)
+    log.jsonl       one line per `--log-every` steps: losses, tokens/s, learning rate
+    samples/        a PNG grid of EMA samples every `--sample-every` steps
+    model/          the final EMA model: config.json, model.safetensors, tokenizer.model, vae/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from diffusers import AutoencoderKL
+from safetensors.torch import load_file
+
+from .batch import collate
+from .checkpoint import Checkpoint
+from .config import VAEConfig, preset
+from .diffusion import Diffusion
+from .documents import cfg_dropout, encode_document, latents_for_documents
+from .loss import transfusion_loss
+from .model import Transfusion
+from .sampling import sample_image_naive
+from .tokenizer import Tokenizer, train_tokenizer
+from .training.grid import save_grid
+from .training.latents import LatentCache
+from .training.loop import LoopSettings, TrainLoop, step_seed
+from .training.schedule import adamw, warmup_cosine
+from .training.sources import ShapesWorldSource, make_source
+from .vae import decode, to_pil
+
+SAMPLE_PROMPTS = [
+    "a large red circle in the center on a white background",
+    "a small blue square in the top left corner on a black background",
+    "a large green triangle on the left and a small yellow diamond on the right on a gray background",
+    "a large purple circle at the top, a small pink square in the center and a large cyan triangle at the bottom on a white background",
+]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, help="JSON file whose keys are any of these flags (with _ for -), plus 'model'")
+    p.add_argument("--preset", default="small", help="model preset (transfusion.config.PRESETS)")
+    p.add_argument("--model", type=json.loads, default={}, help="JSON dict of TransfusionConfig overrides")
+    p.add_argument("--vae", type=Path, help="trained VAE folder (diffusers format, from transfusion.train_vae)")
+    p.add_argument("--data", default="shapesworld", help="'shapesworld' or a folder with captions.jsonl")
+    p.add_argument("--out", type=Path, help="output folder")
+    p.add_argument("--init-from", type=Path, help="warm start: a checkpoint folder whose weights and tokenizer to start from")
+    p.add_argument("--steps", type=int, default=1000, help="optimizer steps in all (a resumed run goes on to this)")
+    p.add_argument("--batch-size", type=int, default=32, help="documents per micro-batch per process")
+    p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
+    p.add_argument("--pack", type=int, default=0, help="pack documents into rows of this many tokens (0: pad each)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    p.add_argument("--min-lr-ratio", type=float, default=0.1, help="final learning rate as a share of the peak")
+    p.add_argument("--warmup", type=int, default=200, help="warm-up steps")
+    p.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay on matrices")
+    p.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
+    p.add_argument("--ema-decay", type=float, default=0.999, help="EMA decay of the weights used for sampling")
+    p.add_argument("--precision", choices=["no", "bf16", "fp16"], default="bf16", help="mixed precision (autocast)")
+    p.add_argument("--vocab-size", type=int, default=512, help="tokenizer size when one is trained")
+    p.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and noise")
+    p.add_argument("--log-every", type=int, default=10, help="steps between log lines")
+    p.add_argument("--save-every", type=int, default=250, help="steps between saves of the resumable state")
+    p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids (0: never)")
+    p.add_argument("--sample-steps", type=int, default=25, help="denoising steps of the sample grids")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/state")
+    args = p.parse_args(argv)
+    if args.config:
+        defaults = json.loads(args.config.read_text())
+        unknown = set(defaults) - set(vars(args))
+        if unknown:
+            p.error(f"{args.config}: unknown keys {sorted(unknown)}")
+        p.set_defaults(**defaults)
+        args = p.parse_args(argv)
+    if args.vae is None or args.out is None:
+        p.error("--vae and --out are required (on the command line or in --config)")
+    return args
+
+
+def make_tokenizer(args, source) -> Tokenizer:
+    if args.init_from:
+        return Tokenizer.load(args.init_from / "tokenizer.model")
+    if args.resume and (args.out / "tokenizer.model").exists():
+        return Tokenizer.load(args.out / "tokenizer.model")
+    if isinstance(source, ShapesWorldSource):
+        from .shapesworld import text_corpus
+
+        texts = text_corpus(20_000, seed=args.seed)
+    else:
+        texts = [caption for _, caption in source.pairs]
+    return train_tokenizer(texts, args.vocab_size)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    accelerator = Accelerator(mixed_precision=args.precision)
+    torch.manual_seed(args.seed)
+    source = make_source(args.data, args.seed)
+    tokenizer = make_tokenizer(args, source)
+    vae = AutoencoderKL.from_pretrained(args.vae, use_safetensors=True, local_files_only=True).eval()
+    vae.requires_grad_(False)
+    vae.to(accelerator.device)
+    vae_config = VAEConfig(
+        image_size=vae.config.sample_size, latent_channels=vae.config.latent_channels,
+        block_out_channels=tuple(vae.config.block_out_channels), layers_per_block=vae.config.layers_per_block,
+        norm_num_groups=vae.config.norm_num_groups, scaling_factor=vae.config.scaling_factor,
+    )
+    config = preset(args.preset, **{**args.model, "vocab_size": tokenizer.vocab_size, "vae": vae_config})
+    model = Transfusion(config)
+    if args.init_from:
+        model.load_state_dict(load_file(args.init_from / "model.safetensors"))
+    optimizer = adamw(model, args.lr, args.weight_decay)
+    scheduler = warmup_cosine(optimizer, args.warmup, args.steps, args.min_lr_ratio)
+    settings = LoopSettings(out=args.out, steps=args.steps, grad_accum=args.grad_accum, clip=args.clip,
+                            ema_decay=args.ema_decay, log_every=args.log_every, save_every=args.save_every,
+                            sample_every=args.sample_every, resume=args.resume)
+    loop = TrainLoop(accelerator, model, optimizer, scheduler, settings, unit="tokens")
+    if accelerator.is_main_process:
+        tokenizer.save(args.out / "tokenizer.model")
+        accelerator.print(f"{model.num_parameters() / 1e6:.2f}M parameters, {config.objective} objective")
+    diffusion = Diffusion(config)
+    cache = LatentCache(vae, config.vae.image_size)
+    rank, world = accelerator.process_index, accelerator.num_processes
+
+    def loss_fn(step: int, micro: int):
+        seed = step_seed(args.seed, step, micro, rank)
+        rng = random.Random(seed)
+        first = ((step * args.grad_accum + micro) * world + rank) * args.batch_size
+        docs = [source.document(first + j) for j in range(args.batch_size)]
+        dropped = [cfg_dropout(d, rng, config) for d in docs]
+        with_latents = latents_for_documents([d for d, _ in dropped], cache)
+        seqs = [encode_document(d, tokenizer, config, lm_loss=lm) for d, (_, lm) in zip(with_latents, dropped)]
+        batch = collate(seqs, tokenizer.pad_id, max_len=args.pack or None).to(accelerator.device)
+        loss, parts = transfusion_loss(loop.model, batch, diffusion, torch.Generator().manual_seed(seed))
+        return loss, parts, sum(len(s) for s in seqs)
+
+    def current_checkpoint() -> Checkpoint:
+        return Checkpoint(loop.ema_model(lambda: Transfusion(config)).to(accelerator.device), tokenizer, vae)
+
+    def on_sample(step: int) -> None:
+        ckpt = current_checkpoint()
+        images = []
+        for k, prompt in enumerate(SAMPLE_PROMPTS):
+            chat = [{"role": "user", "content": prompt}, {"role": "assistant", "content": []}]
+            z = sample_image_naive(ckpt, chat, steps=args.sample_steps, generator=torch.Generator().manual_seed(k))
+            images += to_pil(decode(vae, z[None]))
+        save_grid(images, len(images), args.out / "samples" / f"step{step:06d}.png")
+
+    loop.run(loss_fn, on_sample)
+    if accelerator.is_main_process:
+        current_checkpoint().save_pretrained(args.out / "model")
+        accelerator.print(f"saved {args.out / 'model'}; latent cache hits {cache.hits}, misses {cache.misses}")
+
+
+if __name__ == "__main__":
+    main()

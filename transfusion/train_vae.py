@@ -1,0 +1,114 @@
+"""Train the image autoencoder: `python -m transfusion.train_vae --out runs/vae`.
+
+Reconstruction (mean squared error on pixels in [-1, 1]) plus a small KL term that keeps the
+latent space smooth. At the end the latent scaling factor is measured (1 / std of the latents,
+as Stable Diffusion does) and the EMA weights are saved in diffusers' format to `<out>/vae`,
+which the transformer's training then uses, frozen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from torch import nn
+
+from .config import VAEConfig
+from .training.grid import save_grid
+from .training.loop import LoopSettings, TrainLoop, step_seed
+from .training.schedule import adamw, warmup_cosine
+from .training.sources import make_source
+from .vae import build_vae, decode, encode, to_pil, to_tensor
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, help="JSON file of VAEConfig fields (default: the built-in VAEConfig)")
+    p.add_argument("--data", default="shapesworld", help="'shapesworld' or a folder with captions.jsonl")
+    p.add_argument("--out", type=Path, required=True, help="output folder: state, log.jsonl, samples, vae/")
+    p.add_argument("--steps", type=int, default=3000, help="optimizer steps in all (a resumed run goes on to this)")
+    p.add_argument("--batch-size", type=int, default=32, help="images per micro-batch per process")
+    p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    p.add_argument("--warmup", type=int, default=100, help="warm-up steps")
+    p.add_argument("--kl-weight", type=float, default=1e-6, help="weight of the KL term")
+    p.add_argument("--ema-decay", type=float, default=0.999, help="EMA decay of the weights that are saved")
+    p.add_argument("--precision", choices=["no", "bf16", "fp16"], default="no", help="mixed precision (autocast)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and noise")
+    p.add_argument("--log-every", type=int, default=20, help="steps between log lines")
+    p.add_argument("--save-every", type=int, default=500, help="steps between saves of the resumable state")
+    p.add_argument("--sample-every", type=int, default=500, help="steps between reconstruction grids (0: never)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/state")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    accelerator = Accelerator(mixed_precision=args.precision)
+    torch.manual_seed(args.seed)
+    config = VAEConfig(**json.loads(args.config.read_text())) if args.config else VAEConfig()
+    vae = Reconstruction(build_vae(config))
+    optimizer = adamw(vae, args.lr, weight_decay=0.0)
+    scheduler = warmup_cosine(optimizer, args.warmup, args.steps)
+    settings = LoopSettings(out=args.out, steps=args.steps, grad_accum=args.grad_accum, ema_decay=args.ema_decay,
+                            log_every=args.log_every, save_every=args.save_every,
+                            sample_every=args.sample_every, resume=args.resume)
+    loop = TrainLoop(accelerator, vae, optimizer, scheduler, settings, unit="images")
+    source = make_source(args.data, args.seed)
+    rank, world = accelerator.process_index, accelerator.num_processes
+
+    def images(step: int, micro: int) -> torch.Tensor:
+        first = ((step * args.grad_accum + micro) * world + rank) * args.batch_size
+        batch = [source.image(first + j) for j in range(args.batch_size)]
+        return to_tensor(batch, config.image_size).to(accelerator.device)
+
+    def loss_fn(step: int, micro: int):
+        x = images(step, micro)
+        g = torch.Generator().manual_seed(step_seed(args.seed, step, micro, rank))
+        recon, kl = loop.model(x, torch.randn(x.shape[0], config.latent_channels, config.latent_size,
+                                              config.latent_size, generator=g).to(x))
+        mse = (recon.float() - x).pow(2).mean()
+        return mse + args.kl_weight * kl, {"mse": mse.detach(), "kl": kl.detach()}, len(x)
+
+    def on_sample(step: int) -> None:
+        model = loop.ema_model(lambda: Reconstruction(build_vae(config))).vae
+        x = images(10**6, 0)[:8]  # the same 8 images every time: original | reconstruction
+        pairs = zip(to_pil(x), to_pil(decode(model, encode(model, x))))
+        save_grid([im for pair in pairs for im in pair], 4, args.out / "samples" / f"step{step:06d}.png")
+
+    loop.run(loss_fn, on_sample)
+    if accelerator.is_main_process:
+        final = loop.ema_model(lambda: Reconstruction(build_vae(config))).vae
+        scale = measure_scaling_factor(final, [source.image(10**7 + i) for i in range(256)], config.image_size)
+        final.register_to_config(scaling_factor=scale)
+        final.save_pretrained(args.out / "vae", safe_serialization=True)
+        accelerator.print(f"saved {args.out / 'vae'} (scaling factor {scale:.4f})")
+
+
+class Reconstruction(nn.Module):
+    """The VAE's training forward in one call (so that DDP sees it): image and the noise of the
+    posterior sample -> (reconstruction, KL per image element)."""
+
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        posterior = self.vae.encode(x).latent_dist
+        z = posterior.mean + posterior.std * noise  # (B, C, h, w), reparameterised
+        return self.vae.decode(z).sample, posterior.kl().mean() / x[0].numel()
+
+
+@torch.no_grad()
+def measure_scaling_factor(vae, images, size: int) -> float:
+    """1 / std of the unscaled latent means, so the diffusion model sees unit variance."""
+    vae.register_to_config(scaling_factor=1.0)
+    z = encode(vae, to_tensor(images, size))
+    return float(1.0 / z.std())
+
+
+if __name__ == "__main__":
+    main()

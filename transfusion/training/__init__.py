@@ -1,0 +1,1 @@
+"""Training: data sources, EMA, schedules, resumable state, and the two training loops."""
