@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_model, save_model
 
 from .config import TransfusionConfig
 from .model import Transfusion
@@ -40,8 +40,8 @@ class Checkpoint:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.config.save(path / "config.json")
-        state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
-        save_file(state, path / "model.safetensors", metadata={"format": "pt"})
+        # save_model writes a tensor that two names share (diffusers' Downsample2D aliases) once
+        save_model(self.model, path / "model.safetensors", metadata={"format": "pt"})
         self.tokenizer.save(path / "tokenizer.model")
         self.vae.save_pretrained(path / "vae", safe_serialization=True)
 
@@ -53,7 +53,7 @@ class Checkpoint:
             raise FileNotFoundError(f"{path} is not a Transfusion checkpoint: missing {', '.join(missing)}")
         config = TransfusionConfig.load(path / "config.json")
         model = Transfusion(config)
-        model.load_state_dict(load_file(path / "model.safetensors"))
+        load_model(model, path / "model.safetensors")
         tokenizer = Tokenizer.load(path / "tokenizer.model")
         if tokenizer.vocab_size != config.vocab_size:
             raise ValueError(f"{path}: tokenizer has {tokenizer.vocab_size} tokens, config says {config.vocab_size}")

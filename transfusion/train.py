@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from diffusers import AutoencoderKL
-from safetensors.torch import load_file
+from safetensors.torch import load_model
 
 from .batch import collate
 from .checkpoint import Checkpoint
@@ -117,7 +117,7 @@ def main(argv=None) -> None:
     config = preset(args.preset, **{**args.model, "vocab_size": tokenizer.vocab_size, "vae": vae_config})
     model = Transfusion(config)
     if args.init_from:
-        model.load_state_dict(load_file(args.init_from / "model.safetensors"))
+        load_model(model, args.init_from / "model.safetensors")
     optimizer = adamw(model, args.lr, args.weight_decay)
     scheduler = warmup_cosine(optimizer, args.warmup, args.steps, args.min_lr_ratio)
     settings = LoopSettings(out=args.out, steps=args.steps, grad_accum=args.grad_accum, clip=args.clip,

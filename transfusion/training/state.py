@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from .ema import EMA
@@ -25,7 +25,7 @@ def save_state(path: str | Path, model: nn.Module, ema: EMA, optimizer, schedule
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, tmp / "model.safetensors")
+    save_model(model, tmp / "model.safetensors")
     save_file({k: v.contiguous().cpu() for k, v in ema.shadow.items()}, tmp / "ema.safetensors")
     opt = optimizer.state_dict()
     tensors = {f"{i}.{name}": v.contiguous().cpu() for i, s in opt["state"].items() for name, v in s.items()}
@@ -49,7 +49,7 @@ def load_state(path: str | Path, model: nn.Module, ema: EMA, optimizer, schedule
     if not (path / "state.json").exists():
         raise FileNotFoundError(f"{path} holds no training state (state.json) to resume from")
     meta = json.loads((path / "state.json").read_text())
-    model.load_state_dict(load_file(path / "model.safetensors"))
+    load_model(model, path / "model.safetensors")
     ema.shadow = {k: v.float() for k, v in load_file(path / "ema.safetensors").items()}
     ema.steps = meta.pop("ema_steps")
     state: dict[int, dict] = {}

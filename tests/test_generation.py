@@ -1,0 +1,117 @@
+"""The cached decoding loop against the plain reference, seeds, and chat's mode switching."""
+
+import pytest
+import torch
+from conftest import latent
+
+from transfusion import generation
+from transfusion.checkpoint import Checkpoint
+from transfusion.config import preset
+from transfusion.generation import Settings, draw_images, generate
+from transfusion.model import Transfusion
+from transfusion.pipeline import TransfusionPipeline
+from transfusion.sampling import generate_text_naive, sample_image_naive
+from transfusion.vae import build_vae
+
+
+@pytest.fixture(params=["linear", "unet"])
+def busy_checkpoint(request, tokenizer):
+    """A tiny model with large random weights, so that every token and pixel depends on context."""
+    torch.manual_seed(0)
+    config = preset("tiny", vocab_size=tokenizer.vocab_size, objective="flow", patch_encoder=request.param)
+    model = Transfusion(config).eval()
+    for p in model.parameters():
+        p.data.normal_(0, 0.1)
+    return Checkpoint(model, tokenizer, build_vae(config.vae).eval())
+
+
+def test_cached_greedy_text_equals_uncached_token_for_token(busy_checkpoint):
+    ckpt = busy_checkpoint
+    chat = [{"role": "user", "content": [latent(ckpt.config, 0), "describe this image"]}]
+    reference = generate_text_naive(ckpt, chat + [{"role": "assistant", "content": []}], max_new_tokens=40)
+    seen = []
+    generate(ckpt, chat, Settings(max_new_tokens=40), allow_images=False, on_token=seen.append)
+    stop = (ckpt.tokenizer.eos_id, ckpt.tokenizer.boi_id)
+    assert len(reference) > 10
+    assert seen[:len(reference)] == reference or (reference[-1] in stop and seen == reference[:-1])
+
+
+def test_cached_denoising_equals_full_sequence_computation(busy_checkpoint):
+    ckpt = busy_checkpoint
+    prompt = [{"role": "user", "content": "a small red circle in the center"}, {"role": "assistant", "content": ["here"]}]
+    reference = sample_image_naive(ckpt, prompt, steps=6, guidance=3.0, generator=torch.Generator().manual_seed(5))
+    cached, _, _ = draw_images(ckpt, [prompt], Settings(steps=6, guidance=3.0), seeds=[5])
+    torch.testing.assert_close(cached[0], reference, atol=1e-4, rtol=1e-4)
+
+
+def test_batched_prompts_match_one_at_a_time(busy_checkpoint):
+    ckpt = busy_checkpoint
+    prompts = [[{"role": "user", "content": p}, {"role": "assistant", "content": []}]
+               for p in ["a red circle", "a large blue square on a black background at the bottom"]]
+    batched, _, _ = draw_images(ckpt, prompts, Settings(steps=4), seeds=[1, 2])
+    single, _, _ = draw_images(ckpt, prompts[1:], Settings(steps=4), seeds=[2])
+    torch.testing.assert_close(batched[1], single[0], atol=1e-4, rtol=1e-4)
+
+
+def test_seed_reproduces_an_image_and_different_seeds_differ(busy_checkpoint, tmp_path):
+    busy_checkpoint.save_pretrained(tmp_path / "m")
+    pipe = TransfusionPipeline.from_pretrained(tmp_path / "m", device="cpu")
+    a = pipe.text_to_image("a red circle", seed=3, steps=4)
+    b = pipe.text_to_image("a red circle", seed=3, steps=4)
+    c = pipe.text_to_image("a red circle", seed=4, steps=4)
+    assert a.tobytes() == b.tobytes()
+    assert a.tobytes() != c.tobytes()
+    assert a.size == (64, 64) and a.mode == "RGB"
+
+
+class ScriptedHead(torch.nn.Module):
+    """An LM head that says the tokens of a script, one per call, whatever the context."""
+
+    def __init__(self, script, vocab_size):
+        super().__init__()
+        self.script, self.vocab_size, self.calls = list(script), vocab_size, 0
+
+    def forward(self, h):
+        logits = torch.zeros(*h.shape[:-1], self.vocab_size)
+        logits[..., self.script[min(self.calls, len(self.script) - 1)]] = 1.0
+        self.calls += 1
+        return logits
+
+
+def test_chat_switches_to_diffusion_at_boi_and_keeps_the_order(busy_checkpoint, monkeypatch):
+    ckpt, tk = busy_checkpoint, busy_checkpoint.tokenizer
+    here, done = tk.encode("here it is"), tk.encode("done")
+    ckpt.model.lm_head = ScriptedHead(here + [tk.boi_id] + done + [tk.eos_id], tk.vocab_size)
+    drawn = []
+    real_draw = generation.draw_images
+    monkeypatch.setattr(generation, "draw_images", lambda *a, **k: drawn.append(a[1]) or real_draw(*a, **k))
+    parts = generate(ckpt, [{"role": "user", "content": "draw a red circle"}], Settings(steps=3), seed=0)
+    assert [type(p) for p in parts] == [str, torch.Tensor, str]
+    assert parts[0] == "here it is" and parts[2] == "done"
+    # the image was drawn with the words before it as part of its prompt
+    assert drawn[0][0][-1] == {"role": "assistant", "content": ["here it is"]}
+
+
+def test_follow_up_turn_sees_the_images_of_earlier_turns(busy_checkpoint, monkeypatch, tmp_path):
+    busy_checkpoint.save_pretrained(tmp_path / "m")
+    pipe = TransfusionPipeline.from_pretrained(tmp_path / "m", device="cpu")
+    tk = pipe.checkpoint.tokenizer
+    pipe.checkpoint.model.lm_head = ScriptedHead([tk.boi_id, tk.eos_id], tk.vocab_size)
+    first = pipe.chat([{"role": "user", "content": "draw a red circle"}], steps=3)
+    assert len(first) == 1 and first[0].size == (64, 64)
+    seen = []
+    real_prefill = generation.prefill
+    monkeypatch.setattr(generation, "prefill", lambda ckpt, seqs: seen.append(seqs) or real_prefill(ckpt, seqs))
+    pipe.checkpoint.model.lm_head = ScriptedHead(tk.encode("blue") + [tk.eos_id], tk.vocab_size)
+    history = [{"role": "user", "content": "draw a red circle"}, {"role": "assistant", "content": first},
+               {"role": "user", "content": "what color is it?"}]
+    second = pipe.chat(history, steps=3)
+    assert second == ["blue"]
+    assert len(seen[0][0].latents) == 1  # the earlier image is in the context of the new turn
+
+
+@pytest.mark.parametrize("bad", [dict(steps=0), dict(steps=-1), dict(steps=10**6), dict(guidance=float("nan")),
+                                 dict(guidance=float("inf")), dict(guidance=1e9), dict(temperature=-1), dict(top_p=0)])
+def test_out_of_range_settings_are_refused(bad):
+    with pytest.raises(ValueError):
+        Settings(**bad)

@@ -1,0 +1,214 @@
+"""The paper's decoding loop (section 2.4), on a KV cache.
+
+LM mode samples text one token at a time from the cache. When the model emits BOI, diffusion
+mode draws an image: the prompt is run once into a cache, with extra rows for classifier-free
+guidance, and each denoising step runs only the image's patch slots against that cache. The
+clean image then enters the context (t = 0), EOI follows, and LM mode goes on until EOS.
+
+Guidance follows InstructPix2Pix, with three rows per image: c (the full prompt), i (the prompt's
+images but none of its text) and n (neither), combined as
+    pred = n + s_img * (i - n) + s_txt * (c - i).
+With no image in the prompt, i equals n and the row is not computed: pred = n + s_txt * (c - n).
+`sampling.py` holds the plain, uncached reference that the tests compare this with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .checkpoint import Checkpoint
+from .diffusion import Diffusion
+from .documents import Sequence, encode_document, parts_of, unconditional
+from .kv_cache import KVCache, run_tokens
+
+
+@dataclass
+class Settings:
+    """What a user may set for one call; the defaults are the ones the evaluator measures."""
+
+    steps: int = 25  # denoising steps
+    guidance: float = 3.0  # text guidance scale (s_txt)
+    image_guidance: float = 1.5  # image guidance scale for edits (s_img)
+    sampler: str | None = None  # None: the objective's default (see diffusion.SAMPLERS)
+    temperature: float = 0.0  # 0: greedy
+    top_p: float = 1.0
+    max_new_tokens: int = 128
+
+    def __post_init__(self) -> None:
+        checks = [
+            (isinstance(self.steps, int) and 1 <= self.steps <= 1000, "steps must be an integer from 1 to 1000"),
+            (_finite(self.guidance) and 0 <= self.guidance <= 50, "guidance must be a number from 0 to 50"),
+            (_finite(self.image_guidance) and 0 <= self.image_guidance <= 50, "image_guidance must be a number from 0 to 50"),
+            (_finite(self.temperature) and 0 <= self.temperature <= 5, "temperature must be a number from 0 to 5"),
+            (_finite(self.top_p) and 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            (isinstance(self.max_new_tokens, int) and 1 <= self.max_new_tokens <= 4096, "max_new_tokens must be an integer from 1 to 4096"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and x == x and abs(x) != float("inf")
+
+
+def _device(ckpt: Checkpoint) -> torch.device:
+    return next(ckpt.model.parameters()).device
+
+
+def _open_image(seq: Sequence, ckpt: Checkpoint) -> Sequence:
+    """Append BOI: the prompt of an image to be drawn."""
+    seq.add([ckpt.tokenizer.boi_id], False)
+    return seq
+
+
+@torch.no_grad()
+def prefill(ckpt: Checkpoint, seqs: list[Sequence]) -> tuple[KVCache, torch.Tensor]:
+    """Run prompts (left-padded to one length) into a fresh cache, their images clean.
+    Returns the cache and the last position's hidden state of each row (B, D)."""
+    model, device = ckpt.model, _device(ckpt)
+    B, P = len(seqs), max(len(s) for s in seqs)
+    pad = ckpt.tokenizer.pad_id
+    tokens = torch.full((B, P), pad, dtype=torch.long)
+    real = torch.zeros((B, P), dtype=torch.bool)
+    image_ids = torch.full((B, P), -1, dtype=torch.long)
+    latents, patch_index = [], []
+    for b, seq in enumerate(seqs):
+        off = P - len(seq)
+        tokens[b, off:] = torch.tensor(seq.tokens)
+        real[b, off:] = True
+        for k, start in enumerate(seq.image_starts):
+            span = torch.arange(off + start, off + start + seq.patches_per_image)
+            image_ids[b, span] = len(latents)
+            patch_index.append(b * P + span)
+            latents.append(seq.latents[k])
+    lat = torch.stack(latents).to(device) if latents else torch.zeros(0, device=device)
+    idx = torch.stack(patch_index).to(device) if latents else torch.zeros(0, dtype=torch.long)
+    x, _ = model.embed_inputs(tokens.to(device), lat, torch.zeros(len(latents), device=device), idx)
+    cache = KVCache(model, B)
+    h = run_tokens(model, cache, x, real.to(device), image_ids.to(device))
+    return cache, h[:, -1]
+
+
+def _guidance_rows(messages: list[dict]) -> list[list[dict]]:
+    """[c, i, n], or [c, n] when the prompt holds no image."""
+    has_image = any(not isinstance(p, str) for m in messages for p in parts_of(m))
+    rows = [messages, unconditional(messages, keep_images=True), unconditional(messages, keep_images=False)]
+    return rows if has_image else [rows[0], rows[2]]
+
+
+@torch.no_grad()
+def draw_images(
+    ckpt: Checkpoint,
+    prompts: list[list[dict]],
+    settings: Settings,
+    seeds: list[int],
+) -> tuple[torch.Tensor, KVCache, list[int]]:
+    """Draw one image for each prompt (a chat whose last message is the open assistant turn),
+    all in one batch. Image k starts from the noise of `seeds[k]`. Returns the clean latents
+    (K, C, h, w), the cache, and the row of each prompt's conditional pass in that cache."""
+    config, device = ckpt.config, _device(ckpt)
+    rows, owner, first_row, n_rows = [], [], [], []
+    for k, prompt in enumerate(prompts):
+        first_row.append(len(rows))
+        guidance_rows = _guidance_rows(prompt)
+        n_rows.append(len(guidance_rows))
+        for r in guidance_rows:
+            rows.append(_open_image(encode_document(r, ckpt.tokenizer, config, close=False), ckpt))
+            owner.append(k)
+    if max(len(s) for s in rows) + config.patches_per_image + 1 > config.max_seq_len:
+        raise ValueError(f"the conversation is too long for the model's context of {config.max_seq_len} tokens")
+    cache, _ = prefill(ckpt, rows)
+    owner_t = torch.tensor(owner, device=device)
+    scheduler = Diffusion(config).sampler(settings.sampler)
+    scheduler.set_timesteps(settings.steps)
+    c, s = config.vae.latent_channels, config.vae.latent_size
+    x = torch.stack([torch.randn(c, s, s, generator=torch.Generator().manual_seed(seed)) for seed in seeds]).to(device)
+    x = x * getattr(scheduler, "init_noise_sigma", 1.0)
+    L, R = config.patches_per_image, len(rows)
+    real = torch.ones((R, L), dtype=torch.bool, device=device)
+    image_ids = torch.full((R, L), 10**6, dtype=torch.long, device=device)  # an id no prompt image has
+    for step_t in scheduler.timesteps:
+        t = torch.full((R,), float(step_t), device=device)
+        patches, skips = ckpt.model.patch_in(x[owner_t], t)  # (R, L, D)
+        h = run_tokens(ckpt.model, cache, patches, real, image_ids, write=False)
+        pred = ckpt.model.patch_out(h, t, skips)  # (R, C, h, w)
+        guided = torch.stack([_combine(pred[f:f + n], settings) for f, n in zip(first_row, n_rows)])  # (K, C, h, w)
+        x = scheduler.step(guided, step_t, x).prev_sample
+    return x, cache, first_row
+
+
+def _combine(pred: torch.Tensor, settings: Settings) -> torch.Tensor:
+    if pred.shape[0] == 2:  # [c, n]
+        c, n = pred
+        return n + settings.guidance * (c - n)
+    c, i, n = pred
+    return n + settings.image_guidance * (i - n) + settings.guidance * (c - i)
+
+
+def _sample_token(logits: torch.Tensor, settings: Settings, generator: torch.Generator) -> int:
+    if settings.temperature == 0:
+        return int(logits.argmax())
+    probs = torch.softmax(logits.float() / settings.temperature, dim=-1)
+    if settings.top_p < 1:
+        sorted_p, order = probs.sort(descending=True)
+        keep = sorted_p.cumsum(0) - sorted_p < settings.top_p  # the smallest set reaching top_p
+        probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
+    return int(torch.multinomial(probs.cpu(), 1, generator=generator))
+
+
+@torch.no_grad()
+def generate(
+    ckpt: Checkpoint,
+    messages: list[dict],
+    settings: Settings,
+    seed: int = 0,
+    allow_images: bool = True,
+    on_token=None,
+) -> list:
+    """Continue the chat with the assistant's turn: its parts in order, strings and latents
+    (C, h, w). The last message of `messages` must be the user's. `on_token(id)` is called
+    with every sampled token as it comes (for streaming), BOI and EOS included."""
+    tk, model, device = ckpt.tokenizer, ckpt.model, _device(ckpt)
+    generator = torch.Generator().manual_seed(seed)
+    parts: list = []
+    ids: list[int] = []
+    budget = settings.max_new_tokens
+    seq = encode_document([*messages, {"role": "assistant", "content": []}], tk, ckpt.config, close=False)
+    cache, h = prefill(ckpt, [seq])
+    n_images = 0
+    while budget > 0 and cache.length < cache.max_len:
+        logits = model.lm_head(h[0])  # (V,)
+        if not allow_images:
+            logits[tk.boi_id] = float("-inf")
+        token = _sample_token(logits, settings, generator)
+        budget -= 1
+        if on_token:
+            on_token(token)
+        if token == tk.eos_id:
+            break
+        if token == tk.boi_id:
+            if ids:
+                parts.append(tk.decode(ids))
+                ids = []
+            prompt = [*messages, {"role": "assistant", "content": list(parts)}]
+            if len(encode_document(prompt, tk, ckpt.config, close=False)) + ckpt.config.patches_per_image + 2 > cache.max_len:
+                break  # no room left for an image
+            x, draw_cache, first_row = draw_images(ckpt, [prompt], settings, [seed + 1000 * n_images])
+            n_images += 1
+            parts.append(x[0])
+            cache = draw_cache.select([first_row[0]])  # the conditional row: prompt + BOI
+            L = ckpt.config.patches_per_image
+            patches, _ = model.patch_in(x, torch.zeros(1, device=device))  # the clean image enters the context
+            run_tokens(model, cache, patches, torch.ones((1, L), dtype=torch.bool, device=device),
+                       torch.full((1, L), 10**6, dtype=torch.long, device=device))
+            token = tk.eoi_id
+        else:
+            ids.append(token)
+        h = run_tokens(model, cache, model.embed(torch.tensor([[token]], device=device)),
+                       torch.ones((1, 1), dtype=torch.bool, device=device), torch.full((1, 1), -1, device=device))[:, -1]
+    if ids:
+        parts.append(tk.decode(ids))
+    return parts
