@@ -111,7 +111,7 @@ class TransfusionConfig:
 
 PRESETS = {
     # the two-layer, width-64 model of the tests: runs in seconds on a CPU
-    "tiny": dict(dim=64, n_layers=2, n_heads=4, max_seq_len=256,
+    "tiny": dict(dim=64, n_layers=2, n_heads=4,
                  vae=VAEConfig(block_out_channels=(8, 16, 16), norm_num_groups=4)),
     # the built-in ShapesWorld model (sized by measurement in the training issue)
     "small": dict(dim=256, n_layers=8, n_heads=8),

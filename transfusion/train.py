@@ -73,6 +73,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids (0: never)")
     p.add_argument("--sample-steps", type=int, default=25, help="denoising steps of the sample grids")
     p.add_argument("--resume", action="store_true", help="continue from <out>/state")
+    p.add_argument("--time-limit", type=float, default=0.0, help="minutes of wall time, then save and stop (0: none)")
     args = p.parse_args(argv)
     if args.config:
         defaults = json.loads(args.config.read_text())
@@ -122,7 +123,8 @@ def main(argv=None) -> None:
     scheduler = warmup_cosine(optimizer, args.warmup, args.steps, args.min_lr_ratio)
     settings = LoopSettings(out=args.out, steps=args.steps, grad_accum=args.grad_accum, clip=args.clip,
                             ema_decay=args.ema_decay, log_every=args.log_every, save_every=args.save_every,
-                            sample_every=args.sample_every, resume=args.resume)
+                            sample_every=args.sample_every, resume=args.resume,
+                            time_limit=args.time_limit)
     loop = TrainLoop(accelerator, model, optimizer, scheduler, settings, unit="tokens")
     if accelerator.is_main_process:
         tokenizer.save(args.out / "tokenizer.model")

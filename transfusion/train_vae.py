@@ -42,6 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--save-every", type=int, default=500, help="steps between saves of the resumable state")
     p.add_argument("--sample-every", type=int, default=500, help="steps between reconstruction grids (0: never)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/state")
+    p.add_argument("--time-limit", type=float, default=0.0, help="minutes of wall time, then save and stop (0: none)")
     return p.parse_args(argv)
 
 
@@ -55,7 +56,8 @@ def main(argv=None) -> None:
     scheduler = warmup_cosine(optimizer, args.warmup, args.steps)
     settings = LoopSettings(out=args.out, steps=args.steps, grad_accum=args.grad_accum, ema_decay=args.ema_decay,
                             log_every=args.log_every, save_every=args.save_every,
-                            sample_every=args.sample_every, resume=args.resume)
+                            sample_every=args.sample_every, resume=args.resume,
+                            time_limit=args.time_limit)
     loop = TrainLoop(accelerator, vae, optimizer, scheduler, settings, unit="images")
     source = make_source(args.data, args.seed)
     rank, world = accelerator.process_index, accelerator.num_processes

@@ -35,6 +35,7 @@ class LoopSettings:
     save_every: int = 500
     sample_every: int = 0  # 0: never
     resume: bool = False
+    time_limit: float = 0.0  # minutes of wall time for this run, then save and stop (0: none)
 
 
 # loss_fn(step, micro) -> (loss, parts for the log, units processed: tokens or images)
@@ -75,7 +76,11 @@ class TrainLoop:
         log = open(s.out / "log.jsonl", "a") if self.acc.is_main_process else None
         bar = tqdm(total=s.steps, initial=self.step, disable=not self.acc.is_main_process, dynamic_ncols=True)
         window_units, window_start = 0, time.perf_counter()
+        deadline = time.monotonic() + 60 * s.time_limit if s.time_limit else float("inf")
         while self.step < s.steps:
+            if time.monotonic() > deadline:
+                self.acc.print(f"time limit of {s.time_limit} minutes reached at step {self.step}: saved, resume with --resume")
+                break
             self.model.train()
             parts_sum: dict[str, float] = {}
             for micro in range(s.grad_accum):

@@ -1,0 +1,82 @@
+"""The two training commands on tiny configs: checkpoints that load and sample, exact resume."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from transfusion import TransfusionPipeline
+from transfusion import train, train_vae
+from transfusion.config import VAEConfig
+
+TINY_VAE = VAEConfig(block_out_channels=(8, 16, 16), norm_num_groups=4)
+
+
+@pytest.fixture(scope="module")
+def vae_dir(tmp_path_factory):
+    """A VAE trained for a few steps by the real command."""
+    out = tmp_path_factory.mktemp("vae")
+    (out / "config.json").write_text(json.dumps({"block_out_channels": [8, 16, 16], "norm_num_groups": 4}))
+    train_vae.main(["--config", str(out / "config.json"), "--out", str(out / "run"), "--steps", "3",
+                    "--batch-size", "4", "--sample-every", "2", "--save-every", "2"])
+    assert (out / "run" / "samples" / "step000002.png").exists()
+    return out / "run" / "vae"
+
+
+def train_args(vae_dir, out, steps, *extra):
+    return ["--preset", "tiny", "--model", '{"objective": "flow"}', "--vae", str(vae_dir), "--out", str(out),
+            "--steps", str(steps), "--batch-size", "3", "--log-every", "1", "--save-every", "2",
+            "--sample-every", "0", "--warmup", "2", "--vocab-size", "320", "--precision", "no", *extra]
+
+
+def test_few_steps_write_a_checkpoint_that_loads_and_samples(vae_dir, tmp_path):
+    train.main(train_args(vae_dir, tmp_path / "run", 3, "--sample-every", "3", "--sample-steps", "2"))
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in log] == [1, 2, 3]
+    assert {"lm", "diffusion", "tokens_per_s", "lr"} <= log[0].keys()
+    assert (tmp_path / "run" / "samples" / "step000003.png").exists()
+    pipe = TransfusionPipeline.from_pretrained(tmp_path / "run" / "model", device="cpu")
+    image = pipe.text_to_image("a small red circle in the center on a white background", steps=2)
+    assert image.size == (64, 64)
+    assert isinstance(pipe.caption(image, max_new_tokens=5), str)
+
+
+def test_resume_continues_exactly(vae_dir, tmp_path):
+    train.main(train_args(vae_dir, tmp_path / "straight", 4))
+    train.main(train_args(vae_dir, tmp_path / "broken", 2))
+    train.main(train_args(vae_dir, tmp_path / "broken", 4, "--resume"))
+    for name in ("model.safetensors", "ema.safetensors", "optimizer.safetensors"):
+        a = load_file(tmp_path / "straight" / "state" / name)
+        b = load_file(tmp_path / "broken" / "state" / name)
+        assert a.keys() == b.keys()
+        for k in a:
+            assert torch.equal(a[k], b[k]), (name, k)
+    sa = json.loads((tmp_path / "straight" / "state" / "state.json").read_text())
+    sb = json.loads((tmp_path / "broken" / "state" / "state.json").read_text())
+    assert sa["step"] == sb["step"] == 4
+    assert sa["scheduler"] == sb["scheduler"] and sa["ema_steps"] == sb["ema_steps"]
+    log = [json.loads(line)["step"] for line in (tmp_path / "broken" / "log.jsonl").read_text().splitlines()]
+    assert log == [1, 2, 3, 4]
+
+
+def test_a_folder_of_image_caption_pairs_trains(vae_dir, tmp_path):
+    from PIL import Image
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = []
+    for i, (colour, name) in enumerate([((220, 40, 40), "red"), ((40, 90, 220), "blue")]):
+        Image.new("RGB", (80, 80), colour).save(data / f"{i}.png")
+        rows.append(json.dumps({"image": f"{i}.png", "caption": f"a {name} picture"}))
+    (data / "captions.jsonl").write_text("\n".join(rows))
+    train.main(train_args(vae_dir, tmp_path / "run", 2, "--data", str(data)))
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+
+
+def test_a_folder_entry_outside_the_folder_is_refused(tmp_path):
+    from transfusion.training.sources import FolderSource
+
+    (tmp_path / "captions.jsonl").write_text(json.dumps({"image": "../secret.png", "caption": "x"}))
+    with pytest.raises(ValueError, match="outside"):
+        FolderSource(tmp_path)
