@@ -1,0 +1,118 @@
+"""Inference speed of a checkpoint, every figure from one run (absolute times drift on a shared
+machine; the ratios are what to compare).
+
+    python benchmarks/inference.py [--model assets/model] [--repeats 3]
+
+Prints: image latency at the default settings and its split (prompt prefill, denoising, VAE
+decode); text decoding tokens/s with and without the KV cache at 256 tokens of context;
+batched images/s; int8 against fp32 latency and weight memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from transfusion import TransfusionPipeline  # noqa: E402
+from transfusion.documents import encode_document  # noqa: E402
+from transfusion.generation import Settings, draw_images, generate, prefill  # noqa: E402
+from transfusion.quantize import weight_bytes  # noqa: E402
+from transfusion.sampling import generate_text_naive  # noqa: E402
+from transfusion.vae import decode  # noqa: E402
+
+PROMPT = "a large red circle in the top left corner and a small blue square in the center on a white background"
+
+
+def timed(fn, repeats: int) -> float:
+    """Median seconds of `repeats` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def image_split(pipe: TransfusionPipeline, repeats: int) -> dict:
+    ckpt, s = pipe.checkpoint, Settings()
+    chat = [{"role": "user", "content": PROMPT}, {"role": "assistant", "content": []}]
+    x, _, _ = draw_images(ckpt, [chat], s, [0])
+    rows = [encode_document(r, ckpt.tokenizer, ckpt.config, close=False) for r in
+            [chat, [{"role": "user", "content": []}, {"role": "assistant", "content": []}]]]
+    for r in rows:
+        r.add([ckpt.tokenizer.boi_id], False)
+    total = timed(lambda: pipe.text_to_image(PROMPT, seed=0), repeats)
+    draw = timed(lambda: draw_images(ckpt, [chat], s, [0]), repeats)
+    pre = timed(lambda: prefill(ckpt, rows), repeats)
+    dec = timed(lambda: decode(ckpt.vae, x), repeats)
+    return {"total": total, "prefill": pre, "denoising": draw - pre, "vae decode": dec}
+
+
+def context_chat(pipe: TransfusionPipeline, n_tokens: int = 256) -> list[dict]:
+    """A user turn of about `n_tokens` tokens: three images and a question."""
+    images = pipe.text_to_image([PROMPT] * 3, seed=0, steps=2)
+    words = "what shapes are there and where are they? " * 40
+    ckpt = pipe.checkpoint
+    for cut in range(len(words), 0, -8):
+        chat = [{"role": "user", "content": [*images, words[:cut]]}]
+        latents = pipe._with_latents(chat)
+        if len(encode_document(latents + [{"role": "assistant", "content": []}], ckpt.tokenizer, ckpt.config, close=False)) <= n_tokens:
+            return latents
+    raise RuntimeError("could not build the context")
+
+
+def decoding_speed(pipe: TransfusionPipeline, new_tokens: int = 64) -> dict:
+    ckpt, chat = pipe.checkpoint, context_chat(pipe)
+    # count what the cached loop really decodes (it may stop at EOS) and give the naive one as many
+    seen: list[int] = []
+    t0 = time.perf_counter()
+    generate(ckpt, chat, Settings(max_new_tokens=new_tokens), allow_images=False, on_token=seen.append)
+    cached = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    naive = generate_text_naive(ckpt, chat + [{"role": "assistant", "content": []}], max_new_tokens=len(seen))
+    uncached = time.perf_counter() - t0
+    return {"tokens": len(seen), "cached tokens/s": len(seen) / cached, "uncached tokens/s": len(naive) / uncached}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="checkpoint folder (default: the built-in model)")
+    p.add_argument("--repeats", type=int, default=3, help="timed calls per figure (the median is shown)")
+    p.add_argument("--batch", type=int, default=8, help="prompts in the batched figure")
+    args = p.parse_args(argv)
+    torch.manual_seed(0)
+    fp32 = TransfusionPipeline.from_pretrained(args.model, device="cpu")
+    int8 = TransfusionPipeline.from_pretrained(args.model, device="cpu", quantization="int8")
+    print(f"threads: {torch.get_num_threads()}, default settings: {Settings()}")
+
+    split = image_split(fp32, args.repeats)
+    print("\nimage latency (one prompt, default settings), seconds:")
+    for k, v in split.items():
+        print(f"  {k:<12} {v:.3f}")
+
+    speed = decoding_speed(fp32)
+    ratio = speed["cached tokens/s"] / speed["uncached tokens/s"]
+    print(f"\ntext decoding at 256 tokens of context ({speed['tokens']} new tokens):")
+    print(f"  with KV cache    {speed['cached tokens/s']:.1f} tokens/s")
+    print(f"  without cache    {speed['uncached tokens/s']:.1f} tokens/s   (cache: {ratio:.1f}x)")
+
+    one = timed(lambda: fp32.text_to_image(PROMPT, seed=0), args.repeats)
+    many = timed(lambda: fp32.text_to_image([PROMPT] * args.batch, seed=0), args.repeats)
+    print(f"\nbatched images: {args.batch / many:.2f} images/s at batch {args.batch}, "
+          f"{1 / one:.2f} images/s one at a time ({one * args.batch / many:.1f}x)")
+
+    q = timed(lambda: int8.text_to_image(PROMPT, seed=0), args.repeats)
+    mf, mq = weight_bytes(fp32.checkpoint.model), weight_bytes(int8.checkpoint.model)
+    print(f"\nint8 against fp32: latency {q:.3f} s vs {one:.3f} s ({one / q:.2f}x), "
+          f"transformer weights {mq / 2**20:.1f} MiB vs {mf / 2**20:.1f} MiB ({mf / mq:.2f}x smaller)")
+
+
+if __name__ == "__main__":
+    main()
