@@ -158,12 +158,9 @@ def test_cli_rejects_a_missing_checkpoint(tmp_path):
     assert proc.returncode != 0 and "neither 'oracle', 'random' nor an existing checkpoint" in proc.stderr
 
 
-def test_cli_says_when_the_pipeline_has_not_landed(tmp_path):
-    try:
-        from transfusion import TransfusionPipeline  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("the inference pipeline exists now; this test covers the time before it")
-    proc = run_cli("--model", str(tmp_path))
-    assert proc.returncode != 0 and "TransfusionPipeline is not available yet" in proc.stderr
+def test_cli_grades_a_real_checkpoint(tiny_checkpoint, tmp_path):
+    """The whole path on a (tiny, untrained) checkpoint: it loads, generates and is graded."""
+    tiny_checkpoint.save_pretrained(tmp_path / "model")
+    proc = run_cli("--model", str(tmp_path / "model"), "--cases", "1", "--json", str(tmp_path / "r.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert "seconds per image" in proc.stdout and (tmp_path / "r.json").exists()

@@ -26,13 +26,8 @@ def load_model(name: str, seed: int):
     path = Path(name)
     if not path.exists():
         sys.exit(f"error: --model {name!r} is neither 'oracle', 'random' nor an existing checkpoint path")
-    try:
-        from transfusion import TransfusionPipeline
-    except ImportError as e:
-        sys.exit(
-            "error: transfusion.TransfusionPipeline is not available yet (the inference code has not "
-            f"landed: {e}); only --model oracle and --model random can be evaluated"
-        )
+    from transfusion import TransfusionPipeline
+
     return TransfusionPipeline.from_pretrained(path)
 
 

@@ -105,10 +105,12 @@ def draw_images(
     prompts: list[list[dict]],
     settings: Settings,
     seeds: list[int],
+    on_step=None,
 ) -> tuple[torch.Tensor, KVCache, list[int]]:
     """Draw one image for each prompt (a chat whose last message is the open assistant turn),
     all in one batch. Image k starts from the noise of `seeds[k]`. Returns the clean latents
-    (K, C, h, w), the cache, and the row of each prompt's conditional pass in that cache."""
+    (K, C, h, w), the cache, and the row of each prompt's conditional pass in that cache.
+    `on_step(i, total, latents)` is called after each denoising step (for previews)."""
     config, device = ckpt.config, _device(ckpt)
     rows, owner, first_row, n_rows = [], [], [], []
     for k, prompt in enumerate(prompts):
@@ -130,13 +132,15 @@ def draw_images(
     L, R = config.patches_per_image, len(rows)
     real = torch.ones((R, L), dtype=torch.bool, device=device)
     image_ids = torch.full((R, L), 10**6, dtype=torch.long, device=device)  # an id no prompt image has
-    for step_t in scheduler.timesteps:
+    for i, step_t in enumerate(scheduler.timesteps):
         t = torch.full((R,), float(step_t), device=device)
         patches, skips = ckpt.model.patch_in(x[owner_t], t)  # (R, L, D)
         h = run_tokens(ckpt.model, cache, patches, real, image_ids, write=False)
         pred = ckpt.model.patch_out(h, t, skips)  # (R, C, h, w)
         guided = torch.stack([_combine(pred[f:f + n], settings) for f, n in zip(first_row, n_rows)])  # (K, C, h, w)
         x = scheduler.step(guided, step_t, x).prev_sample
+        if on_step:
+            on_step(i + 1, len(scheduler.timesteps), x)
     return x, cache, first_row
 
 
@@ -167,10 +171,12 @@ def generate(
     seed: int = 0,
     allow_images: bool = True,
     on_token=None,
+    on_step=None,
 ) -> list:
     """Continue the chat with the assistant's turn: its parts in order, strings and latents
     (C, h, w). The last message of `messages` must be the user's. `on_token(id)` is called
-    with every sampled token as it comes (for streaming), BOI and EOS included."""
+    with every sampled token as it comes (for streaming), BOI and EOS included; `on_step` is
+    passed to `draw_images` for every image."""
     tk, model, device = ckpt.tokenizer, ckpt.model, _device(ckpt)
     generator = torch.Generator().manual_seed(seed)
     parts: list = []
@@ -196,7 +202,7 @@ def generate(
             prompt = [*messages, {"role": "assistant", "content": list(parts)}]
             if len(encode_document(prompt, tk, ckpt.config, close=False)) + ckpt.config.patches_per_image + 2 > cache.max_len:
                 break  # no room left for an image
-            x, draw_cache, first_row = draw_images(ckpt, [prompt], settings, [seed + 1000 * n_images])
+            x, draw_cache, first_row = draw_images(ckpt, [prompt], settings, [seed + 1000 * n_images], on_step)
             n_images += 1
             parts.append(x[0])
             cache = draw_cache.select([first_row[0]])  # the conditional row: prompt + BOI

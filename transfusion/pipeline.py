@@ -94,15 +94,9 @@ class TransfusionPipeline:
         images = self._images(x)
         return images[0] if isinstance(prompt, str) else images
 
-    @torch.no_grad()
     def edit(self, image: Image.Image, instruction: str, seed: int = 0, **settings) -> Image.Image:
         """The image changed as the instruction says, with text and image guidance."""
-        if not isinstance(instruction, str) or not instruction.strip():
-            raise ValueError("an instruction must be a non-empty string")
-        latent = self._latents([image])[0]
-        chat = [{"role": "user", "content": [latent, instruction]}, {"role": "assistant", "content": []}]
-        x, _, _ = draw_images(self.checkpoint, [chat], Settings(**settings), [_seed(seed)])
-        return self._images(x)[0]
+        return self.edit_with_progress(image, instruction, seed, None, **settings)
 
     @torch.no_grad()
     def caption(self, image: Image.Image, **settings) -> str:
@@ -119,11 +113,29 @@ class TransfusionPipeline:
         return "".join(p for p in parts if isinstance(p, str)).strip()
 
     @torch.no_grad()
-    def chat(self, messages: list[dict], seed: int = 0, on_token=None, **settings) -> list[str | Image.Image]:
-        """The assistant's next turn: its parts in order, strings and PIL images. `on_token(id)`
-        sees every sampled token as it is decoded (BOI marks the start of an image)."""
-        parts = generate(self.checkpoint, self._with_latents(messages), Settings(**settings), _seed(seed), on_token=on_token)
+    def chat(self, messages: list[dict], seed: int = 0, on_token=None, on_step=None, **settings) -> list[str | Image.Image]:
+        """The assistant's next turn: its parts in order, strings and PIL images. For streaming:
+        `on_token(id)` sees every sampled token as it is decoded (`tokenizer.boi_id` marks the
+        start of an image), `on_step(i, total, latents)` every denoising step of an image
+        (`preview(latents)` turns those latents into a picture)."""
+        parts = generate(self.checkpoint, self._with_latents(messages), Settings(**settings), _seed(seed),
+                         on_token=on_token, on_step=on_step)
         return [p if isinstance(p, str) else self._images(p[None])[0] for p in parts]
+
+    @torch.no_grad()
+    def edit_with_progress(self, image: Image.Image, instruction: str, seed: int = 0, on_step=None, **settings) -> Image.Image:
+        """`edit`, calling `on_step(i, total, latents)` after every denoising step."""
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise ValueError("an instruction must be a non-empty string")
+        latent = self._latents([image])[0]
+        chat = [{"role": "user", "content": [latent, instruction]}, {"role": "assistant", "content": []}]
+        x, _, _ = draw_images(self.checkpoint, [chat], Settings(**settings), [_seed(seed)], on_step)
+        return self._images(x)[0]
+
+    @torch.no_grad()
+    def preview(self, latents: torch.Tensor) -> Image.Image:
+        """A picture of partly denoised latents (C, h, w) or (1, C, h, w), for progress displays."""
+        return self._images(latents.reshape(1, *latents.shape[-3:]))[0]
 
 
 def _seed(seed) -> int:
