@@ -1,0 +1,152 @@
+"""The Transfusion demo: a chat that writes and draws, and an instruction-based image editor.
+
+    python app.py                                   # the built-in model, http://127.0.0.1:7860
+    python app.py --checkpoint runs/shapesworld/model --quantization int8
+
+Layout and event wiring only: every model decision lives in `transfusion/app/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+# First: on a ZeroGPU Space, `spaces` must be imported before anything touches CUDA.
+from transfusion.app.runtime import QUANTIZATIONS, gpu
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network unless asked for
+
+import gradio as gr  # noqa: E402
+
+from transfusion.app.editor import EditSession  # noqa: E402
+from transfusion.app.examples import chat_examples, edit_examples  # noqa: E402
+from transfusion.app.handlers import Demo  # noqa: E402
+from transfusion.app.settings import CONTROLS, DEFAULT_SAMPLER, MAX_SEED  # noqa: E402
+
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # no web fonts: the app works offline
+THEME = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["ui-monospace", "monospace"])
+# 64 x 64 pictures, shown large and sharp
+CSS = """
+.pixelated img, #chatbot .message.component img { image-rendering: pixelated; }
+#chatbot .message.component img { width: 176px; height: 176px; object-fit: contain; }
+#edit-input .image-frame img, #edit-output .image-frame img { width: 280px; height: 280px; object-fit: contain; }
+"""
+MODEL_EVENT = dict(concurrency_limit=1, concurrency_id="model")  # one model call at a time
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="The Transfusion demo: a chat that writes and draws, and an image editor.")
+    p.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the built-in model in assets/model)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: CUDA where present)")
+    p.add_argument("--quantization", choices=QUANTIZATIONS, default="auto",
+                   help="auto: int8 weights on CUDA, full precision on the CPU; none; int8")
+    p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (off by default)")
+    return p.parse_args(argv)
+
+
+def slider(name: str) -> gr.Slider:
+    c = CONTROLS[name]
+    return gr.Slider(c.minimum, c.maximum, value=c.value, step=c.step, label=c.label, info=c.info)
+
+
+def seed_controls() -> tuple[gr.Number, gr.Checkbox]:
+    with gr.Row():
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED,
+                         info="After each run: the seed that was used.")
+        randomize = gr.Checkbox(True, label="Randomize seed", info="A fresh seed every run.")
+    return seed, randomize
+
+
+def sampler_choice(demo: Demo) -> gr.Dropdown:
+    return gr.Dropdown(demo.samplers, value=DEFAULT_SAMPLER, label="Sampler", info="default: the model's own")
+
+
+def chat_tab(demo: Demo) -> None:
+    chatbot = gr.Chatbot(elem_id="chatbot", height=680, label="Chat", buttons=["copy"],
+                         placeholder="Ask it to draw something, or attach a picture and ask about it or ask for an edit. "
+                                     "Follow-ups apply to the last picture.")
+    box = gr.MultimodalTextbox(elem_id="chat-input", file_types=["image"], sources=["upload"], show_label=False,
+                               placeholder="draw a large red circle in the center on a white background")
+    with gr.Row():
+        retry = gr.Button("↻ Retry", elem_id="chat-retry", size="sm")
+        undo = gr.Button("↶ Undo", elem_id="chat-undo", size="sm")
+        clear = gr.Button("Clear", elem_id="chat-clear", size="sm")
+    gr.Examples(chat_examples(), inputs=box, label="Examples")
+    with gr.Accordion("Settings", open=False, elem_id="chat-settings"):
+        with gr.Row():
+            drawing = [slider("steps"), slider("guidance"), slider("image_guidance"), sampler_choice(demo)]
+        with gr.Row():
+            words = [slider("temperature"), slider("top_p"), slider("max_new_tokens")]
+        seed, randomize = seed_controls()
+    settings = [*drawing, *words]
+
+    enable = dict(fn=lambda: gr.MultimodalTextbox(interactive=True), outputs=box, api_visibility="private", queue=False)
+    # the progress bar covers the textbox, not the chat, where the picture's previews appear
+    box.submit(gpu(demo.chat_send), [box, chatbot, seed, randomize, *settings], [box, chatbot, seed],
+               api_name="chat", show_progress_on=box, **MODEL_EVENT).then(**enable)
+    retry.click(gpu(demo.chat_retry), [chatbot, seed, randomize, *settings], [chatbot, seed],
+                api_name="retry", show_progress_on=box, **MODEL_EVENT)
+    undo.click(demo.chat_undo, chatbot, [chatbot, box], api_name="undo")
+    clear.click(demo.chat_clear, None, [chatbot, box], api_name="clear")
+
+
+def editor_tab(demo: Demo) -> None:
+    session = gr.State(EditSession())
+    with gr.Row(equal_height=True):
+        source = gr.Image(type="pil", format="png", label="Input", sources=["upload", "clipboard"], height=320,
+                          elem_id="edit-input", elem_classes=["pixelated"])
+        result = gr.Image(type="pil", format="png", label="Result", interactive=False, height=320,
+                          buttons=["download", "fullscreen"], elem_id="edit-output", elem_classes=["pixelated"])
+    instruction = gr.Textbox(label="Instruction", placeholder="make the red circle blue", elem_id="edit-instruction",
+                             info="“Keep editing” makes the result the new input; “Previous version” steps back.")
+    with gr.Row():
+        run = gr.Button("Edit", variant="primary", elem_id="edit-run")
+        keep = gr.Button("⇦ Keep editing", elem_id="edit-keep")
+        back = gr.Button("↶ Previous version", elem_id="edit-back")
+    with gr.Accordion("Settings", open=False, elem_id="edit-settings"):
+        with gr.Row():
+            settings = [slider("steps"), slider("guidance"), slider("image_guidance"), sampler_choice(demo)]
+        seed, randomize = seed_controls()
+    history = gr.Gallery(label="History: every version; click one to edit it again", columns=6, rows=1, height=220,
+                         fit_columns=False, object_fit="contain", format="png", allow_preview=False,
+                         interactive=False, buttons=["download"],
+                         elem_id="edit-history", elem_classes=["pixelated"])
+    gr.Examples(edit_examples(), inputs=[source, instruction], label="Examples")
+
+    edit = dict(fn=gpu(demo.edit), inputs=[source, instruction, session, seed, randomize, *settings],
+                outputs=[result, session, history, seed], show_progress_on=instruction, **MODEL_EVENT)
+    run.click(**edit, api_name="edit")
+    instruction.submit(**edit, api_visibility="private")
+    keep.click(demo.keep_editing, result, source, api_name="keep_editing")
+    back.click(demo.back, [source, session], [source, session], api_name="back")
+    history.select(demo.pick_version, session, source, api_visibility="private")
+    source.change(demo.new_input, [source, session], [session, history], api_visibility="private")
+
+
+def build(demo: Demo) -> gr.Blocks:
+    with gr.Blocks(title="Transfusion", analytics_enabled=False) as blocks:
+        gr.Markdown("# Transfusion\nOne transformer that writes text and draws pictures "
+                    "(Zhou et al. 2024), trained from scratch on ShapesWorld: see **About** for what it knows.")
+        with gr.Tab("Chat", elem_id="tab-chat"):
+            chat_tab(demo)
+        with gr.Tab("Editor", elem_id="tab-editor"):
+            editor_tab(demo)
+        with gr.Tab("About", elem_id="tab-about"):
+            gr.Markdown(demo.about())
+    return blocks
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    try:
+        demo = Demo.load(args.checkpoint, args.device, args.quantization)
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"app.py: {e}") from None
+    build(demo).launch(server_name=args.host, server_port=args.port, share=True if args.share else None,
+                       theme=THEME, css=CSS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""The app's event handlers: Gradio values in, Gradio values out, the pipeline in between.
+
+`Demo` holds the one shared pipeline and a lock around it, taken by the worker thread that
+runs each model call (see `stream.py`), so that model calls never overlap (app.py also gives
+every model event one queue slot). Generators stream: a chat reply token
+by token with previews of each image as it is denoised, an edit preview by preview, each with
+a progress bar. Errors a user can fix come back as `gr.Error` with what to do.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import closing
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from .about import about_markdown
+from .chat import preview_steps, reply_message, retry_history, stream_reply, to_messages, undo_history, user_message
+from .editor import EditSession
+from .files import image_file
+from .runtime import checkpoint_dir, load_pipeline
+from .settings import resolve_seed, samplers_for, to_settings
+from .stream import Done, stream
+
+
+class Demo:
+    def __init__(self, pipe, checkpoint: str | Path | None = None):
+        self.pipe = pipe
+        self.checkpoint_dir = checkpoint_dir(checkpoint)
+        self.lock = threading.Lock()
+
+    @classmethod
+    def load(cls, checkpoint=None, device=None, quantization="auto") -> "Demo":
+        return cls(load_pipeline(checkpoint, device, quantization), checkpoint)
+
+    @property
+    def samplers(self) -> list[str]:
+        return samplers_for(self.pipe.checkpoint.config.objective)
+
+    def about(self) -> str:
+        return about_markdown(self.pipe, self.checkpoint_dir)
+
+    # chat
+
+    def chat_send(self, message, history, seed, randomize, steps, guidance, image_guidance, sampler,
+                  temperature, top_p, max_new_tokens, progress=gr.Progress()):
+        """Send the textbox's message and stream the reply.
+        Yields (textbox, chatbot, seed used)."""
+        try:
+            settings = to_settings(steps=steps, guidance=guidance, image_guidance=image_guidance, sampler=sampler,
+                                   temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
+            seed = resolve_seed(seed, randomize)
+            turn = user_message(message)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        if turn is None:
+            raise gr.Error("Type a message, or attach an image and ask about it.")
+        history = [*(history or []), turn]
+        yield gr.MultimodalTextbox(value=None, interactive=False), history, seed
+        for h in self._reply(history, seed, settings, progress):
+            yield gr.skip(), h, seed
+
+    def chat_retry(self, history, seed, randomize, steps, guidance, image_guidance, sampler,
+                   temperature, top_p, max_new_tokens, progress=gr.Progress()):
+        """Answer the last user message again (with a fresh seed when randomize is on).
+        Yields (chatbot, seed used)."""
+        try:
+            settings = to_settings(steps=steps, guidance=guidance, image_guidance=image_guidance, sampler=sampler,
+                                   temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
+            seed = resolve_seed(seed, randomize)
+            history = retry_history(history)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        yield history, seed
+        for h in self._reply(history, seed, settings, progress):
+            yield h, seed
+
+    def _reply(self, history: list, seed: int, settings: dict, progress):
+        """Stream the assistant's reply to `history`: yields the history with the reply so far."""
+        try:
+            messages = to_messages(history)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        with closing(stream_reply(self.pipe, messages, seed, settings, lock=self.lock)) as snapshots:
+            try:
+                for snap in snapshots:
+                    if snap.drawing and snap.drawing[1]:
+                        progress(snap.drawing, desc="drawing", unit="steps")
+                    yield [*history, reply_message(snap)]
+            except ValueError as e:  # e.g. the conversation no longer fits the model's context
+                yield history  # without the unfinished reply
+                raise gr.Error(f"{e}. Undo or clear to start a shorter conversation.") from None
+
+    @staticmethod
+    def chat_undo(history):
+        """Remove the last user message and its reply; put the message back in the textbox.
+        Returns (chatbot, textbox)."""
+        history, message = undo_history(history)
+        return history, gr.MultimodalTextbox(value=message, interactive=True)
+
+    @staticmethod
+    def chat_clear():
+        """Returns (chatbot, textbox)."""
+        return [], gr.MultimodalTextbox(value=None, interactive=True)
+
+    # editor
+
+    def edit(self, image, instruction, session, seed, randomize, steps, guidance, image_guidance, sampler,
+             progress=gr.Progress()):
+        """Edit the input picture, streaming previews into the result.
+        Yields (result, session, history strip, seed used)."""
+        session = session if isinstance(session, EditSession) else EditSession()
+        try:
+            if image is None:
+                raise ValueError("Upload a picture to edit, or pick an example below.")
+            if not (instruction or "").strip():
+                raise ValueError("Write an instruction, e.g. “make the red circle blue”.")
+            settings = to_settings(steps=steps, guidance=guidance, image_guidance=image_guidance, sampler=sampler)
+            seed = resolve_seed(seed, randomize)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        image = image.convert("RGB")
+        instruction = instruction.strip()
+        shown = preview_steps(settings["steps"])
+
+        def work(emit):
+            def on_step(i, total, latents):
+                emit((i, total, self.pipe.preview(latents) if i in shown else None))
+
+            with self.lock:  # held by the worker: released when the model is done
+                return self.pipe.edit_with_progress(image, instruction, seed=seed, on_step=on_step, **settings)
+
+        with closing(stream(work)) as events:
+            try:
+                for event in events:
+                    if isinstance(event, Done):
+                        result = event.result
+                        break
+                    i, total, preview = event
+                    progress((i, total), desc="editing", unit="steps")
+                    if preview is not None and i < total:
+                        yield image_file(preview), session, gr.skip(), seed
+            except ValueError as e:
+                raise gr.Error(str(e)) from None
+        # located now, not before: a new upload during the edit may have started a new session
+        session.add(result, instruction, seed, session.locate(image))
+        yield image_file(result), session, self._strip(session), seed
+
+    @staticmethod
+    def _strip(session: EditSession) -> list[tuple[str, str]]:
+        return [(image_file(image), caption) for image, caption in session.gallery()]
+
+    @staticmethod
+    def keep_editing(result):
+        """The result becomes the input. Returns the input picture."""
+        if result is None:
+            raise gr.Error("Nothing to keep yet: run an edit first.")
+        return image_file(result)
+
+    @staticmethod
+    def back(image, session):
+        """The input goes back to the version it was edited from. Returns (input, session)."""
+        session = session if isinstance(session, EditSession) else EditSession()
+        if image is None:
+            raise gr.Error("No picture to go back from.")
+        return image_file(session.back(image.convert("RGB"))), session
+
+    @staticmethod
+    def pick_version(session, evt: gr.SelectData):
+        """A click on the history strip puts that version in the input. Returns the input picture."""
+        if not isinstance(session, EditSession) or not 0 <= evt.index < len(session.versions):
+            raise gr.Error("That version is no longer in this session's history.")
+        return image_file(session.versions[evt.index].image)
+
+    @staticmethod
+    def new_input(image, session):
+        """A new picture in the input: the history strip shows its session. Returns (session, strip)."""
+        session = session if isinstance(session, EditSession) else EditSession()
+        if isinstance(image, Image.Image):
+            session.locate(image.convert("RGB"))
+            return session, Demo._strip(session)
+        return session, gr.skip()

@@ -1,0 +1,120 @@
+"""Helpers for the app's tests: a tiny checkpoint whose replies are scripted, and the real
+server started in a subprocess.
+
+A tiny random model (two layers, width 64) draws noise and, decoding greedily, may never
+emit BOI, so a test could not count on an image in a reply. `scripted_checkpoint` keeps the
+tiny random transformer but sets a few embedding rows and LM-head columns so that greedy
+decoding always answers `[image, words]`: the assistant marker leads to BOI, EOI to the first
+word, each word to the next, the last one to EOS. Every code path of the real model still
+runs (attention, the KV cache, guidance, the VAE); only the choice of tokens is scripted.
+
+    python -m transfusion.app.testing /tmp/tiny     # then: python app.py --checkpoint /tmp/tiny
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import Checkpoint
+from ..config import preset
+from ..model import Transfusion
+from ..tokenizer import train_tokenizer
+from ..vae import build_vae
+
+WORDS = ("a small large red blue green yellow orange purple pink cyan circle square triangle diamond "
+         "in the top left right corner at bottom center on white black gray background how many shapes "
+         "are there what color is where make it move remove add bigger smaller change to one two three").split()
+SCRIPTED_REPLY = "a red circle"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def scripted_checkpoint(path: str | Path, reply: str = SCRIPTED_REPLY, seed: int = 0) -> Path:
+    """Save a tiny checkpoint to `path` whose greedy reply to anything is an image, then `reply`."""
+    rng = random.Random(seed)
+    tokenizer = train_tokenizer([" ".join(rng.choice(WORDS) for _ in range(10)) for _ in range(2000)], vocab_size=320)
+    torch.manual_seed(seed)
+    config = preset("tiny", vocab_size=tokenizer.vocab_size)
+    model = Transfusion(config).eval()
+    words = tokenizer.encode(reply)
+    if len(set(words)) != len(words):
+        raise ValueError(f"the scripted reply {reply!r} must not repeat a token")
+    chain = [tokenizer.assistant_id, tokenizer.eoi_id, *words]  # token k is followed by token k + 1
+    targets = [tokenizer.boi_id, *words, tokenizer.eos_id]
+    with torch.no_grad():
+        model.lm_head.weight[:, :len(chain)] = 0
+        for k, (token, target) in enumerate(zip(chain, targets)):
+            # a large one-hot embedding dominates the residual stream (the random blocks add ~0.2),
+            # so the final norm gives ~sqrt(D) * e_k and only `target` has a weight on e_k
+            model.embed.weight[token] = 0
+            model.embed.weight[token, k] = 10.0
+            model.lm_head.weight[target, k] = 1.0
+    Checkpoint(model, tokenizer, build_vae(config.vae).eval()).save_pretrained(path)
+    return Path(path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    """`python app.py ARGS` on a free local port, in a subprocess; a context manager.
+
+        with AppServer(["--checkpoint", ckpt]) as server:
+            Client(server.url)
+    """
+
+    def __init__(self, args: list[str], timeout: float = 120.0):
+        self.args, self.timeout = [str(a) for a in args], timeout
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = ""
+
+    def __enter__(self) -> "AppServer":
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), *self.args, "--host", "127.0.0.1",
+                                      "--port", str(self.port)], cwd=REPO, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.log = self.proc.stdout.read()
+                raise RuntimeError(f"app.py exited with {self.proc.returncode}:\n{self.log}")
+            try:
+                with urllib.request.urlopen(self.url + "config", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__(None, None, None)
+        raise TimeoutError(f"app.py did not answer on {self.url} within {self.timeout:.0f} s:\n{self.log}")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        try:
+            self.log = self.proc.communicate(timeout=15)[0] or ""
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.log = self.proc.communicate()[0] or ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write a tiny checkpoint whose replies are scripted (for trying the app's wiring).")
+    parser.add_argument("out", help="folder to write the checkpoint to")
+    parser.add_argument("--reply", default=SCRIPTED_REPLY, help="the words that follow the image in every reply")
+    args = parser.parse_args()
+    print(scripted_checkpoint(args.out, args.reply))
+
+
+if __name__ == "__main__":
+    main()
