@@ -17,7 +17,29 @@ from pathlib import Path
 from .evaluation import OracleModel, RandomModel, evaluate, format_table
 
 
-def load_model(name: str, seed: int):
+class WithSettings:
+    """A pipeline whose every call uses the given sampling settings (steps, guidance, sampler)."""
+
+    def __init__(self, pipe, **settings):
+        self.pipe, self.settings = pipe, settings
+
+    def text_to_image(self, prompts, seed=0):
+        return self.pipe.text_to_image(prompts, seed=seed, **self.settings)
+
+    def caption(self, image):
+        return self.pipe.caption(image, **self.settings)
+
+    def answer(self, image, question):
+        return self.pipe.answer(image, question, **self.settings)
+
+    def edit(self, image, instruction, seed=0):
+        return self.pipe.edit(image, instruction, seed=seed, **self.settings)
+
+    def chat(self, messages, seed=0):
+        return self.pipe.chat(messages, seed=seed, **self.settings)
+
+
+def load_model(name: str, seed: int, quantization: str | None = None, **settings):
     """'oracle', 'random', or the path of a saved TransfusionPipeline."""
     if name == "oracle":
         return OracleModel()
@@ -28,7 +50,7 @@ def load_model(name: str, seed: int):
         sys.exit(f"error: --model {name!r} is neither 'oracle', 'random' nor an existing checkpoint path")
     from transfusion import TransfusionPipeline
 
-    return TransfusionPipeline.from_pretrained(path)
+    return WithSettings(TransfusionPipeline.from_pretrained(path, quantization=quantization), **settings)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,11 +68,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the case sets and of sampling")
     parser.add_argument("--batch-size", type=int, default=16, help="prompts per text_to_image call")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument("--quantization", choices=["none", "int8"], default="none", help="weights of a checkpoint")
+    parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the pipeline's)")
+    parser.add_argument("--guidance", type=float, default=None, help="text guidance scale (default: the pipeline's)")
+    parser.add_argument("--sampler", default=None, help="sampler name (default: the objective's)")
     args = parser.parse_args(argv)
     if args.cases < 1:
         parser.error("--cases must be at least 1")
 
-    model = load_model(args.model, args.seed)
+    settings = {k: v for k, v in dict(steps=args.steps, guidance=args.guidance, sampler=args.sampler).items() if v is not None}
+    quantization = None if args.quantization == "none" else args.quantization
+    model = load_model(args.model, args.seed, quantization, **settings)
     results = evaluate(model, cases=args.cases, seed=args.seed, batch_size=args.batch_size)
     results["model"] = args.model
     print(format_table(results))
