@@ -9,6 +9,7 @@ Layout and event wiring only: every model decision lives in `transfusion/app/`.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 # First: on a ZeroGPU Space, `spaces` must be imported before anything touches CUDA.
@@ -20,7 +21,8 @@ import gradio as gr  # noqa: E402
 
 from transfusion.app.editor import EditSession  # noqa: E402
 from transfusion.app.examples import chat_examples, edit_examples  # noqa: E402
-from transfusion.app.handlers import Demo  # noqa: E402
+from transfusion.app.handlers import STREAM_INTERVAL, TIME_LIMIT, Demo  # noqa: E402
+from transfusion.app.picture_input import PictureInput  # noqa: E402
 from transfusion.app.settings import CONTROLS, DEFAULT_SAMPLER, MAX_SEED  # noqa: E402
 
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # no web fonts: the app works offline
@@ -32,6 +34,9 @@ CSS = """
 #edit-input .image-frame img, #edit-output .image-frame img { width: 280px; height: 280px; object-fit: contain; }
 """
 MODEL_EVENT = dict(concurrency_limit=1, concurrency_id="model")  # one model call at a time
+MAX_QUEUE = 32  # requests waiting for the model; one more is told the app is busy
+MAX_FILE_SIZE = "10mb"  # per upload
+CACHE_CLEANUP = (3600, 86400)  # every hour, delete cached files older than a day
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +48,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quantization", choices=QUANTIZATIONS, default="auto",
                    help="auto: int8 weights on CUDA, full precision on the CPU; none; int8")
     p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (off by default)")
+    p.add_argument("--max-queue", type=int, default=MAX_QUEUE,
+                   help="requests that may wait for the model; more are refused as busy (default %(default)s)")
+    p.add_argument("--time-limit", type=float, default=TIME_LIMIT,
+                   help="seconds of model time one request may use, then it stops (default %(default)s)")
+    p.add_argument("--stream-interval", type=float, default=STREAM_INTERVAL,
+                   help="seconds between a reply's updates in the browser (0: after every token and step)")
+    p.add_argument("--max-file-size", default=MAX_FILE_SIZE, help="largest upload, e.g. 10mb (default %(default)s)")
     return p.parse_args(argv)
 
 
@@ -95,10 +107,10 @@ def chat_tab(demo: Demo) -> None:
 def editor_tab(demo: Demo) -> None:
     session = gr.State(EditSession())
     with gr.Row(equal_height=True):
-        source = gr.Image(type="pil", format="png", label="Input", sources=["upload", "clipboard"], height=320,
-                          elem_id="edit-input", elem_classes=["pixelated"])
-        result = gr.Image(type="pil", format="png", label="Result", interactive=False, height=320,
-                          buttons=["download", "fullscreen"], elem_id="edit-output", elem_classes=["pixelated"])
+        source = PictureInput(format="png", label="Input", sources=["upload", "clipboard"], height=320,
+                              elem_id="edit-input", elem_classes=["pixelated"])
+        result = PictureInput(format="png", label="Result", interactive=False, height=320,
+                              buttons=["download", "fullscreen"], elem_id="edit-output", elem_classes=["pixelated"])
     instruction = gr.Textbox(label="Instruction", placeholder="make the red circle blue", elem_id="edit-instruction",
                              info="“Keep editing” makes the result the new input; “Previous version” steps back.")
     with gr.Row():
@@ -126,7 +138,7 @@ def editor_tab(demo: Demo) -> None:
 
 
 def build(demo: Demo) -> gr.Blocks:
-    with gr.Blocks(title="Transfusion", analytics_enabled=False) as blocks:
+    with gr.Blocks(title="Transfusion", analytics_enabled=False, delete_cache=CACHE_CLEANUP) as blocks:
         gr.Markdown("# Transfusion\nOne transformer that writes text and draws pictures "
                     "(Zhou et al. 2024), trained from scratch on ShapesWorld: see **About** for what it knows.")
         with gr.Tab("Chat", elem_id="tab-chat"):
@@ -140,12 +152,16 @@ def build(demo: Demo) -> gr.Blocks:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("transfusion").setLevel(logging.INFO)
     try:
-        demo = Demo.load(args.checkpoint, args.device, args.quantization)
+        demo = Demo.load(args.checkpoint, args.device, args.quantization, args.time_limit or None, args.stream_interval)
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"app.py: {e}") from None
-    build(demo).launch(server_name=args.host, server_port=args.port, share=True if args.share else None,
-                       theme=THEME, css=CSS)
+    # no allowed_paths: Gradio serves only its own cache (uploads, and the pictures the app returns)
+    build(demo).queue(max_size=args.max_queue).launch(
+        server_name=args.host, server_port=args.port, share=True if args.share else None,
+        max_file_size=args.max_file_size, show_error=True, theme=THEME, css=CSS)
 
 
 if __name__ == "__main__":

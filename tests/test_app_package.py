@@ -13,7 +13,7 @@ from PIL import Image
 
 gr = pytest.importorskip("gradio")
 
-from transfusion.app import runtime  # noqa: E402
+from transfusion.app import pictures, runtime  # noqa: E402
 from transfusion.app.about import about_markdown, evaluation_section  # noqa: E402
 from transfusion.app.chat import (DRAWING, Snapshot, preview_steps, reply_message, retry_history,  # noqa: E402
                                   stream_reply, to_messages, undo_history, user_message)
@@ -30,6 +30,12 @@ from transfusion.pipeline import TransfusionPipeline  # noqa: E402
 from transfusion.shapesworld import parse_caption, parse_edit, render  # noqa: E402
 
 FAST = dict(steps=2, guidance=3.0, image_guidance=1.5, sampler="default", temperature=0.0, top_p=1.0, max_new_tokens=32)
+
+
+@pytest.fixture(autouse=True)
+def pictures_in_tmp_path(tmp_path, monkeypatch):
+    """These tests hand the chat pictures from tmp_path, as Gradio would from its cache."""
+    monkeypatch.setattr(pictures, "ROOTS", [*pictures.ROOTS, tmp_path])
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +219,7 @@ def test_unreadable_history_parts_are_refused_with_a_reason(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(ValueError, match="no longer on the server"):
         to_messages([{"role": "user", "content": [{"path": str(tmp_path / "gone.png")}]}])
-    with pytest.raises(ValueError, match="not an image"):
+    with pytest.raises(ValueError, match="not a picture"):
         user_message({"text": "hi", "files": [str(tmp_path / "notes.txt")]})
     with pytest.raises(ValueError, match="reads only text and images"):
         to_messages([{"role": "user", "content": [{"type": "component", "component": "audio", "value": {}}]}])
@@ -379,11 +385,15 @@ def test_chat_errors_are_explained(demo, pipe):
     img = Image.new("RGB", (64, 64))
     long_chat = [{"role": "user", "content": [img, "x"]} if k % 2 == 0 else {"role": "assistant", "content": [img]}
                  for k in range(9)]  # 9 images: over the 512-token context
+    with pytest.warns(UserWarning, match="sees only the latest messages, not the first 4"):
+        history, _ = run(demo.chat_retry(long_chat, 0, False, *FAST.values()))
+    assert history[:9] == long_chat and history[-1]["role"] == "assistant"  # answered from the latest messages
+    too_big = [{"role": "user", "content": [img] * 8 + ["what is this?"]}]  # one message over the context
     outs = []
-    with pytest.raises(gr.Error, match="Undo or clear"):
-        for out in demo.chat_retry(long_chat, 0, False, *FAST.values()):
+    with pytest.raises(gr.Error, match="Your message takes 5[0-9][0-9] tokens.*Shorten it"):
+        for out in demo.chat_retry(too_big, 0, False, *FAST.values()):
             outs.append(out)
-    assert outs[-1][0] == long_chat  # the chat is left as it was, ready for undo
+    assert outs[-1][0] == too_big  # the chat is left as it was, ready for undo
     assert not demo.lock.locked()
 
 

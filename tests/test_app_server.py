@@ -11,7 +11,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 from transfusion.app.chat import DRAWING  # noqa: E402
 from transfusion.app.editor import same_pixels  # noqa: E402
 from transfusion.app.examples import example_images  # noqa: E402
-from transfusion.app.testing import SCRIPTED_REPLY, AppServer, scripted_checkpoint  # noqa: E402
+from transfusion.app.testing import SCRIPTED_REPLY, AppServer, resend, scripted_checkpoint  # noqa: E402
 
 CHAT = dict(steps=5, guidance=3.0, image_guidance=1.5, sampler="default", temperature=0.0, top_p=1.0, max_new_tokens=32)
 EDIT = dict(steps=2, guidance=3.0, image_guidance=1.5, sampler="default")
@@ -20,28 +20,13 @@ EDIT = dict(steps=2, guidance=3.0, image_guidance=1.5, sampler="default")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     ckpt = scripted_checkpoint(tmp_path_factory.mktemp("tiny"))
-    with AppServer(["--checkpoint", ckpt]) as s:
+    with AppServer(["--checkpoint", ckpt, "--stream-interval", "0"]) as s:  # every update: streaming is tested
         yield s
 
 
 @pytest.fixture
 def client(server):
     return Client(server.url, verbose=False)  # one client: one session (the editor's history lives there)
-
-
-def resend(history: list) -> list:
-    """A history the client received, ready to send back: its files wrapped with handle_file."""
-    out = []
-    for m in history:
-        content = []
-        for p in m["content"]:
-            if p.get("type") == "component":
-                p = {**p, "value": handle_file(p["value"])}
-            elif p.get("type") == "file":
-                p = {**p, "file": handle_file(p["file"])}
-            content.append(p)
-        out.append({"role": m["role"], "content": content})
-    return out
 
 
 def kinds(message: dict) -> list[str]:

@@ -6,39 +6,33 @@ no special code: the model was trained to edit the last image it saw. Retry and 
 cut the history.
 
 A turn streams: `stream_reply` runs `pipe.chat` in a worker thread (see `stream.py`) and yields
-a `Snapshot` after every decoded token and every few denoising steps, its parts in the order
+a `Snapshot` after every decoded token and every few denoising steps (or, when the reader
+falls behind, after the latest of them), its parts in the order
 the model produced them; the last snapshot holds exactly the parts `pipe.chat` returned.
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import gradio as gr
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .files import image_file
-from .stream import Done, stream
+from .pictures import read_picture
+from .stream import Done, stream_batches
+from .text import user_text
 
 DRAWING = "_drawing…_"  # an image has begun; its first preview is not ready yet
 DRAWING_LABEL = "drawing: step"  # the label of a preview
+MAX_FILES = 4  # pictures in one message (each takes 66 of the model's 512 tokens)
 
 
 # the Chatbot's values -> the pipeline's messages
-
-def open_image(path: str | Path) -> Image.Image:
-    """An image file of the chat as RGB, or ValueError saying what went wrong."""
-    try:
-        with Image.open(path) as im:
-            return im.convert("RGB")
-    except FileNotFoundError:
-        raise ValueError(f"an image of this chat is no longer on the server ({Path(path).name}): press Clear") from None
-    except UnidentifiedImageError:
-        raise ValueError(f"{Path(path).name} is not an image: only images can be sent") from None
-
 
 def _part(part) -> str | Image.Image:
     """One part of a Chatbot message, in any of the forms Gradio uses, as a string or an image."""
@@ -52,13 +46,13 @@ def _part(part) -> str | Image.Image:
             if part.get("component") != "image":
                 raise ValueError(f"the chat holds a {part.get('component')!r}: the model reads only text and images")
             value = part["value"]
-            return open_image(value["path"] if isinstance(value, dict) else value)
+            return read_picture(value["path"] if isinstance(value, dict) else value)
         if "file" in part:  # {"type": "file", "file": {"path": ...}}
-            return open_image(part["file"]["path"])
+            return read_picture(part["file"]["path"])
         if "path" in part:  # {"path": ...}, as a user message is first written
-            return open_image(part["path"])
+            return read_picture(part["path"])
     if isinstance(getattr(part, "path", None), str):  # gradio FileData
-        return open_image(part.path)
+        return read_picture(part.path)
     raise ValueError(f"the chat holds a {type(part).__name__} that the model cannot read")
 
 
@@ -86,7 +80,8 @@ def to_messages(history: list) -> list[dict]:
         content = message["content"] if isinstance(message, dict) else message.content
         content = content if isinstance(content, (list, tuple)) else [content]
         parts = [_part(p) for p in content if not (role == "assistant" and _unfinished(p))]
-        parts = [p for p in parts if not (isinstance(p, str) and not p.strip())]
+        parts = [user_text(p) if isinstance(p, str) else p for p in parts]
+        parts = [p for p in parts if not (isinstance(p, str) and not p)]
         if not parts:
             continue
         if messages and messages[-1]["role"] == role:
@@ -102,10 +97,14 @@ def user_message(value: dict | str | None) -> dict | None:
     if isinstance(value, str):
         value = {"text": value, "files": []}
     value = value or {}
-    text = (value.get("text") or "").strip()
+    if not isinstance(value, dict):
+        raise ValueError("a message is {'text': ..., 'files': [...]}")
+    text = user_text(value.get("text"))
     files = [f if isinstance(f, str) else f["path"] if isinstance(f, dict) else f.path for f in value.get("files") or []]
+    if len(files) > MAX_FILES:
+        raise ValueError(f"Attach at most {MAX_FILES} pictures to one message.")
     for f in files:
-        open_image(f)  # refuse anything that is not an image now, not at the next turn
+        read_picture(f)  # refuse anything that is not a usable picture now, not at the next turn
     if not text and not files:
         return None
     return {"role": "user", "content": [{"path": f} for f in files] + ([text] if text else [])}
@@ -211,10 +210,13 @@ def preview_steps(total: int, previews: int = 5) -> set[int]:
 
 
 def stream_reply(pipe, messages: list[dict], seed: int, settings: dict, previews: int = 5,
-                 lock=None) -> Iterator[Snapshot]:
-    """Run `pipe.chat` and yield a Snapshot after every event; the last holds its result.
+                 lock=None, time_limit: float | None = None, interval: float = 0.0) -> Iterator[Snapshot]:
+    """Run `pipe.chat` and yield a Snapshot after every burst of events; the last holds its result.
     The worker holds `lock` (if given) while it uses the model, so the lock is released when
-    the model is done, even if nobody reads the stream to its end."""
+    the model is done, even if nobody reads the stream to its end. Past `time_limit` seconds
+    the call stops and `TimeLimit` is raised. With an `interval`, snapshots come at most that
+    often (every update costs the server tens of milliseconds to send), except that the
+    first, every one that starts a new part, and the last are always sent."""
     shown = preview_steps(settings.get("steps", 25), previews)
 
     def work(emit):
@@ -225,12 +227,18 @@ def stream_reply(pipe, messages: list[dict], seed: int, settings: dict, previews
             return pipe.chat(messages, seed=seed, on_token=lambda t: emit(Token(int(t))), on_step=on_step, **settings)
 
     reply = _Reply(pipe.checkpoint.tokenizer)
-    for event in stream(work):
-        if isinstance(event, Done):
-            yield Snapshot(list(event.result), None)
-            return
-        reply.add(event)
-        yield reply.snapshot()
+    sent_at, sent_parts = None, -1
+    for batch in stream_batches(work, time_limit):  # a snapshot per burst: the latest state
+        for event in batch:
+            if isinstance(event, Done):
+                yield Snapshot(list(event.result), None)
+                return
+            reply.add(event)
+        snap = reply.snapshot()
+        now = time.monotonic()
+        if sent_at is None or len(snap.parts) != sent_parts or now - sent_at >= interval:
+            sent_at, sent_parts = now, len(snap.parts)
+            yield snap
 
 
 # a reply as Chatbot content

@@ -18,22 +18,36 @@ from PIL import Image
 
 from .about import about_markdown
 from .chat import preview_steps, reply_message, retry_history, stream_reply, to_messages, undo_history, user_message
+from .context import fit_context
 from .editor import EditSession
 from .files import image_file
 from .runtime import checkpoint_dir, load_pipeline
 from .settings import resolve_seed, samplers_for, to_settings
-from .stream import Done, stream
+from .stream import Done, TimeLimit, stream_batches
+from .text import user_text
+
+TIME_LIMIT = 120.0  # seconds of model time one request may use
+STREAM_INTERVAL = 0.1  # seconds between a reply's updates to the browser (each costs the server ~25 ms)
+MAX_HISTORY = 64  # chat messages read per turn: the model's context holds far fewer
 
 
 class Demo:
-    def __init__(self, pipe, checkpoint: str | Path | None = None):
+    def __init__(self, pipe, checkpoint: str | Path | None = None, time_limit: float | None = TIME_LIMIT,
+                 interval: float = 0.0):
         self.pipe = pipe
         self.checkpoint_dir = checkpoint_dir(checkpoint)
         self.lock = threading.Lock()
+        self.time_limit = time_limit
+        self.interval = interval
 
     @classmethod
-    def load(cls, checkpoint=None, device=None, quantization="auto") -> "Demo":
-        return cls(load_pipeline(checkpoint, device, quantization), checkpoint)
+    def load(cls, checkpoint=None, device=None, quantization="auto", time_limit: float | None = TIME_LIMIT,
+             interval: float = STREAM_INTERVAL) -> "Demo":
+        return cls(load_pipeline(checkpoint, device, quantization), checkpoint, time_limit, interval)
+
+    def _too_slow(self, e: TimeLimit) -> gr.Error:
+        return gr.Error(f"This request was stopped after the time limit of {e.seconds:g} s: "
+                        "try fewer denoising steps or a shorter reply.")
 
     @property
     def samplers(self) -> list[str]:
@@ -80,17 +94,28 @@ class Demo:
     def _reply(self, history: list, seed: int, settings: dict, progress):
         """Stream the assistant's reply to `history`: yields the history with the reply so far."""
         try:
-            messages = to_messages(history)
-        except ValueError as e:
-            raise gr.Error(str(e)) from None
-        with closing(stream_reply(self.pipe, messages, seed, settings, lock=self.lock)) as snapshots:
+            skipped = max(0, len(history) - MAX_HISTORY)
+            messages = to_messages(history[skipped:])
+            messages, dropped = fit_context(messages, self.pipe.checkpoint.tokenizer, self.pipe.checkpoint.config)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise gr.Error(str(e) if isinstance(e, ValueError) else "This chat's history is malformed: press Clear.") from None
+        if skipped or dropped:
+            gr.Warning(f"This conversation is longer than the model can read ({self.pipe.checkpoint.config.max_seq_len} "
+                       f"tokens): it sees only the latest messages, not the first {skipped + dropped}. "
+                       "Press Clear to start afresh.")
+        replies = stream_reply(self.pipe, messages, seed, settings, lock=self.lock, time_limit=self.time_limit,
+                               interval=self.interval)
+        with closing(replies) as snapshots:
             try:
                 for snap in snapshots:
                     if snap.drawing and snap.drawing[1]:
                         progress(snap.drawing, desc="drawing", unit="steps")
                     yield [*history, reply_message(snap)]
-            except ValueError as e:  # e.g. the conversation no longer fits the model's context
+            except TimeLimit as e:
                 yield history  # without the unfinished reply
+                raise self._too_slow(e) from None
+            except ValueError as e:  # e.g. the reply ran out of the model's context
+                yield history
                 raise gr.Error(f"{e}. Undo or clear to start a shorter conversation.") from None
 
     @staticmethod
@@ -115,14 +140,16 @@ class Demo:
         try:
             if image is None:
                 raise ValueError("Upload a picture to edit, or pick an example below.")
-            if not (instruction or "").strip():
+            instruction = user_text(instruction, "instruction")
+            if not instruction:
                 raise ValueError("Write an instruction, e.g. “make the red circle blue”.")
             settings = to_settings(steps=steps, guidance=guidance, image_guidance=image_guidance, sampler=sampler)
             seed = resolve_seed(seed, randomize)
+            image = image.convert("RGB")
+            fit_context([{"role": "user", "content": [image, instruction]}], self.pipe.checkpoint.tokenizer,
+                        self.pipe.checkpoint.config)
         except ValueError as e:
             raise gr.Error(str(e)) from None
-        image = image.convert("RGB")
-        instruction = instruction.strip()
         shown = preview_steps(settings["steps"])
 
         def work(emit):
@@ -132,16 +159,19 @@ class Demo:
             with self.lock:  # held by the worker: released when the model is done
                 return self.pipe.edit_with_progress(image, instruction, seed=seed, on_step=on_step, **settings)
 
-        with closing(stream(work)) as events:
+        with closing(stream_batches(work, self.time_limit)) as batches:
             try:
-                for event in events:
-                    if isinstance(event, Done):
-                        result = event.result
+                for batch in batches:
+                    if isinstance(batch[-1], Done):
+                        result = batch[-1].result
                         break
-                    i, total, preview = event
+                    i, total, _ = batch[-1]
                     progress((i, total), desc="editing", unit="steps")
+                    preview = next((p for _, _, p in reversed(batch) if p is not None), None)
                     if preview is not None and i < total:
                         yield image_file(preview), session, gr.skip(), seed
+            except TimeLimit as e:
+                raise self._too_slow(e) from None
             except ValueError as e:
                 raise gr.Error(str(e)) from None
         # located now, not before: a new upload during the edit may have started a new session

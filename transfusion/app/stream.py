@@ -7,13 +7,16 @@ every `emit(value)` is yielded by the caller's generator as it comes, and the ca
 ends the stream as `Done(result)`. An exception in the worker is raised in the caller. If the
 caller stops iterating (the browser went away, the user pressed stop), the next `emit` raises
 `Cancelled` inside the worker, and the caller waits for the worker to end, so that the model
-is never used by two calls at once.
+is never used by two calls at once. With a `time_limit`, the first `emit` past it raises
+`TimeLimit` in the worker, and so in the caller.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -34,19 +37,50 @@ class Cancelled(Exception):
     """Raised inside the worker by `emit` once the consumer has stopped listening."""
 
 
-def stream(work: Callable[[Callable[[Any], None]], Any]) -> Iterator[Any]:
+class TimeLimit(Exception):
+    """Raised by `emit` once the call has run past its time limit."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"stopped after the time limit of {seconds:g} s")
+        self.seconds = seconds
+
+
+log = logging.getLogger("transfusion.app")
+
+
+def stream(work: Callable[[Callable[[Any], None]], Any], time_limit: float | None = None) -> Iterator[Any]:
     """Yield every value that `work(emit)` emits, in order, then `Done(work's result)`."""
+    for batch in stream_batches(work, time_limit):
+        yield from batch
+
+
+def stream_batches(work: Callable[[Callable[[Any], None]], Any], time_limit: float | None = None) -> Iterator[list]:
+    """`stream`, a list at a time: each list holds everything emitted since the last one (at
+    least one value). A consumer slower than the model (every update sent to a browser costs
+    tens of milliseconds) then renders only the latest state of each burst and never falls
+    behind the model."""
     items: queue.Queue = queue.Queue()
     stop = threading.Event()
+    started = time.monotonic()
+    deadline = None if time_limit is None else started + time_limit
+    emitted = 0
 
     def emit(value: Any) -> None:
+        nonlocal emitted
         if stop.is_set():
+            log.info("stopped after %d updates: nobody is listening any more", emitted)
             raise Cancelled()
+        if deadline is not None and time.monotonic() > deadline:
+            log.info("stopped after %d updates: past the time limit of %g s", emitted, time_limit)
+            raise TimeLimit(time_limit)
+        emitted += 1
         items.put(value)
 
     def target() -> None:
         try:
-            items.put(Done(work(emit)))
+            result = work(emit)
+            log.info("done: %d updates in %.2f s", emitted, time.monotonic() - started)
+            items.put(Done(result))
         except BaseException as e:  # noqa: BLE001 (re-raised in the consumer's thread)
             items.put(_Failed(e))
 
@@ -54,11 +88,18 @@ def stream(work: Callable[[Callable[[Any], None]], Any]) -> Iterator[Any]:
     worker.start()
     try:
         while True:
-            item = items.get()
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-            if isinstance(item, Done):
+            batch = [items.get()]
+            while not isinstance(batch[-1], (Done, _Failed)):
+                try:
+                    batch.append(items.get_nowait())
+                except queue.Empty:
+                    break
+            if isinstance(batch[-1], _Failed):
+                if batch[:-1]:
+                    yield batch[:-1]
+                raise batch[-1].error
+            yield batch
+            if isinstance(batch[-1], Done):
                 return
     finally:
         stop.set()

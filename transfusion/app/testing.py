@@ -19,6 +19,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -38,12 +39,13 @@ SCRIPTED_REPLY = "a red circle"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def scripted_checkpoint(path: str | Path, reply: str = SCRIPTED_REPLY, seed: int = 0) -> Path:
-    """Save a tiny checkpoint to `path` whose greedy reply to anything is an image, then `reply`."""
+def scripted_checkpoint(path: str | Path, reply: str = SCRIPTED_REPLY, seed: int = 0, size: str = "tiny") -> Path:
+    """Save a checkpoint of preset `size` (random weights) to `path` whose greedy reply to
+    anything is an image, then `reply`."""
     rng = random.Random(seed)
     tokenizer = train_tokenizer([" ".join(rng.choice(WORDS) for _ in range(10)) for _ in range(2000)], vocab_size=320)
     torch.manual_seed(seed)
-    config = preset("tiny", vocab_size=tokenizer.vocab_size)
+    config = preset(size, vocab_size=tokenizer.vocab_size)
     model = Transfusion(config).eval()
     words = tokenizer.encode(reply)
     if len(set(words)) != len(words):
@@ -62,6 +64,24 @@ def scripted_checkpoint(path: str | Path, reply: str = SCRIPTED_REPLY, seed: int
     return Path(path)
 
 
+def resend(history: list) -> list:
+    """A chat history that gradio_client returned, ready to send back: its files wrapped with
+    `handle_file` (the client uploads them again)."""
+    from gradio_client import handle_file
+
+    out = []
+    for m in history:
+        content = []
+        for p in m["content"]:
+            if p.get("type") == "component":
+                p = {**p, "value": handle_file(p["value"]["path"] if isinstance(p["value"], dict) else p["value"])}
+            elif p.get("type") == "file":
+                p = {**p, "file": handle_file(p["file"]["path"] if isinstance(p["file"], dict) else p["file"])}
+            content.append(p)
+        out.append({"role": m["role"], "content": content})
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -75,21 +95,26 @@ class AppServer:
             Client(server.url)
     """
 
-    def __init__(self, args: list[str], timeout: float = 120.0):
-        self.args, self.timeout = [str(a) for a in args], timeout
+    def __init__(self, args: list[str], timeout: float = 120.0, env: dict | None = None):
+        self.args, self.timeout, self.env = [str(a) for a in args], timeout, env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = ""
+
+    @property
+    def log(self) -> str:
+        """What the server has printed so far (stdout and stderr)."""
+        return Path(self.log_file.name).read_text(errors="replace")
 
     def __enter__(self) -> "AppServer":
-        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **self.env}
+        # a file, not a pipe: a pipe nobody reads fills up and stops the server
+        self.log_file = tempfile.NamedTemporaryFile("w+", prefix="app-", suffix=".log", delete=False)
         self.proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), *self.args, "--host", "127.0.0.1",
                                       "--port", str(self.port)], cwd=REPO, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=self.log_file, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                self.log = self.proc.stdout.read()
                 raise RuntimeError(f"app.py exited with {self.proc.returncode}:\n{self.log}")
             try:
                 with urllib.request.urlopen(self.url + "config", timeout=2):
@@ -102,10 +127,18 @@ class AppServer:
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
         try:
-            self.log = self.proc.communicate(timeout=15)[0] or ""
+            self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.log = self.proc.communicate()[0] or ""
+            self.proc.wait()
+        self.log_file.close()
+
+    def rss_mib(self) -> float:
+        """The server's resident memory now, in MiB (Linux)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS in /proc: resident memory is measured on Linux only")
 
 
 def main() -> None:

@@ -1,0 +1,297 @@
+"""The real server under bad input, many users and limits (`python app.py` in a subprocess,
+driven as remote users would: gradio_client, and raw HTTP where the client itself refuses to
+send something). Every bad request is followed by a normal one that must succeed."""
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("gradio")
+from gradio_client import Client, handle_file  # noqa: E402
+
+import bad_files  # noqa: E402
+from transfusion.app.examples import example_images  # noqa: E402
+from transfusion.app.testing import REPO, SCRIPTED_REPLY, AppServer, resend, scripted_checkpoint  # noqa: E402
+
+CHAT = dict(steps=5, guidance=3.0, image_guidance=1.5, sampler="default", temperature=0.0, top_p=1.0, max_new_tokens=32)
+EDIT = dict(steps=3, guidance=3.0, image_guidance=1.5, sampler="default")
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    return scripted_checkpoint(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def server(ckpt):
+    with AppServer(["--checkpoint", ckpt]) as s:
+        yield s
+
+
+@pytest.fixture
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return tmp_path_factory.mktemp("files")
+
+
+def chat(client, text, history=(), files=(), seed=0, **settings):
+    box, history, used = client.predict({"text": text, "files": [handle_file(str(f)) for f in files]}, resend(history),
+                                        seed, False, *{**CHAT, **settings}.values(), api_name="/chat")
+    return history
+
+
+def edit(client, picture, instruction, seed=0, **settings):
+    return client.predict(handle_file(str(picture)), instruction, seed, False, *{**EDIT, **settings}.values(),
+                          api_name="/edit")
+
+
+def texts(message) -> list[str]:
+    return [p["text"] for p in message["content"] if p.get("type") == "text"]
+
+
+def still_serving(client, steps=None):
+    """A normal chat turn and a normal edit both succeed."""
+    fast = {} if steps is None else {"steps": steps}
+    history = chat(client, "draw a large red circle in the center on a white background", **fast)
+    assert history[-1]["role"] == "assistant" and SCRIPTED_REPLY in texts(history[-1])
+    result, strip, _ = edit(client, example_images()["red_circle"], "make the red circle blue", **fast)
+    assert Image.open(result).size == (64, 64)
+
+
+def raw_call(url: str, api: str, body: str) -> str:
+    """POST a hand-written JSON body to /gradio_api/call/<api>; returns the event stream's text."""
+    req = urllib.request.Request(f"{url}gradio_api/call/{api}", data=body.encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        event = json.loads(r.read())["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call/{api}/{event}", timeout=60) as r:
+        return r.read().decode()
+
+
+# bad pictures: in the chat and in the editor
+
+BROKEN = [(bad_files.not_an_image, "is not a picture"), (bad_files.truncated, "damaged or truncated"),
+          (bad_files.corrupt, "damaged or truncated"), (lambda d: bad_files.bomb(d, 20000), "too large to open"),
+          (lambda d: bad_files.bomb(d, 5000), "5000 × 5000 pixels")]
+
+
+@pytest.mark.parametrize("make, reason", BROKEN, ids=["not-an-image", "truncated", "corrupt", "bomb-20000", "bomb-5000"])
+def test_broken_pictures_are_refused_in_the_chat_and_the_editor(client, files, make, reason):
+    bad = make(files)
+    with pytest.raises(Exception, match=reason):
+        chat(client, "how many shapes are there?", files=[bad])
+    with pytest.raises(Exception, match=reason):
+        edit(client, bad, "make the red circle blue")
+    still_serving(client)
+
+
+@pytest.mark.parametrize("mode", bad_files.MODES)
+def test_pictures_in_any_mode_are_answered_and_edited(client, files, mode):
+    picture = bad_files.in_mode(files, mode)
+    history = chat(client, "what color is the circle?", files=[picture])
+    assert SCRIPTED_REPLY in texts(history[-1])
+    result, strip, _ = edit(client, picture, "make the red circle blue")
+    assert Image.open(result).size == (64, 64) and len(strip) == 2
+    still_serving(client)
+
+
+def test_paths_the_server_never_gave_out_are_refused(server, client):
+    for path in ("/etc/hostname", str(REPO / "assets" / "examples" / "red_circle.png")):
+        file = {"path": path, "meta": {"_type": "gradio.FileData"}}
+        history = [{"role": "user", "content": [{"type": "file", "file": file}]},
+                   {"role": "assistant", "content": [{"type": "text", "text": "a red circle"}]}]
+        for api, data in (("chat", [{"text": "what is it?", "files": []}, history, 0, False, *CHAT.values()]),
+                          ("chat", [{"text": "what is it?", "files": [file]}, [], 0, False, *CHAT.values()]),
+                          ("edit", [file, "make it blue", 0, False, *EDIT.values()])):
+            out = raw_call(server.url, api, json.dumps({"data": data}))
+            assert "event: error" in out and "was not uploaded by a user" in out, out
+    for path in ("/etc/passwd", REPO / "app.py", REPO / "assets" / "model" / "config.json"):  # no allowed_paths
+        with pytest.raises(urllib.error.HTTPError, match="403|404"):
+            urllib.request.urlopen(f"{server.url}gradio_api/file={path}", timeout=10)
+    still_serving(client)
+
+
+# bad text
+
+@pytest.mark.parametrize("text", ["", "   \n\t  ", "\x00\x01\x1b"])
+def test_empty_messages_are_refused(client, text):
+    with pytest.raises(Exception, match="Type a message"):
+        chat(client, text)
+    with pytest.raises(Exception, match="Write an instruction"):
+        edit(client, example_images()["red_circle"], text)
+    still_serving(client)
+
+
+def test_messages_longer_than_the_context_are_refused_and_long_chats_cut(client):
+    with pytest.raises(Exception, match="is 3,000 characters long; the limit is 2,000"):
+        chat(client, "x" * 3000)
+    with pytest.raises(Exception, match=r"Your message takes \d+ tokens .* Shorten it"):
+        chat(client, "red " * 450)  # under the character limit, over the 512-token context
+    with pytest.raises(Exception, match=r"takes \d+ tokens .* Shorten it"):
+        edit(client, example_images()["red_circle"], "red " * 450)
+    history = []
+    for k in range(8):  # eight pictures: the model's context holds about six
+        history = chat(client, f"draw a small blue square {k}", history)
+    assert len(history) == 16 and SCRIPTED_REPLY in texts(history[-1])  # answered from the latest messages
+    still_serving(client)
+
+
+def test_control_characters_are_dropped_and_emoji_kept(client):
+    history = chat(client, "draw\x00 a red\x1b[0m circle\u202e 🔴👍🏽")
+    assert texts(history[0]) == ["draw a red[0m circle 🔴👍🏽"] and SCRIPTED_REPLY in texts(history[-1])
+    result, strip, _ = edit(client, example_images()["red_circle"], "make it 🔵\x07 blue")
+    assert strip[-1]["caption"].startswith("1: make it 🔵 blue")
+    still_serving(client)
+
+
+# out-of-range settings, through the API
+
+@pytest.mark.parametrize("name, value, reason", [
+    ("steps", 0, "less than minimum value 1"), ("steps", -1, "less than minimum value 1"),
+    ("steps", 10**6, "greater than maximum value 100"), ("guidance", 1e300, "greater than maximum value 10"),
+    ("max_new_tokens", 10**9, "greater than maximum value 512"), ("temperature", -1, "less than minimum value 0")])
+def test_out_of_range_settings_are_refused(client, name, value, reason):
+    with pytest.raises(Exception, match=reason):
+        chat(client, "draw a red circle", **{name: value})
+    if name in EDIT:
+        with pytest.raises(Exception, match=reason):
+            edit(client, example_images()["red_circle"], "make it blue", **{name: value})
+    still_serving(client)
+
+
+def test_seeds_past_the_range_are_refused(client):
+    for seed in (2**63 + 5, -1):
+        with pytest.raises(Exception, match="(greater than maximum|less than minimum) value"):
+            chat(client, "draw a red circle", seed=seed)
+    still_serving(client)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_guidance_is_refused(server, client, literal):
+    # gradio_client refuses to send NaN or infinity as JSON: a hand-written body does
+    body = ('{"data": [{"text": "draw a red circle", "files": []}, [], 0, false, 5, %s, 1.5, "default", 0.0, 1.0, 32]}'
+            % literal)
+    out = raw_call(server.url, "chat", body)
+    assert "event: error" in out and ("guidance must be a number" in out or "value" in out), out
+    still_serving(client)
+
+
+# many users
+
+def user_script(url: str, k: int) -> dict:
+    """What user k does: even users chat two turns, odd users edit twice with "keep editing".
+    Returns every picture and text they got back."""
+    c = Client(url, verbose=False)
+    colors = ["red", "blue", "green", "yellow", "orange", "purple", "pink", "cyan"]
+    if k % 2 == 0:
+        h = chat(c, f"draw a large {colors[k]} circle", seed=100 + k)
+        h = chat(c, "make it smaller", h, seed=200 + k)
+        return {"users": [texts(m) for m in h if m["role"] == "user"],
+                "pictures": [np.asarray(Image.open(p["value"]["path"] if isinstance(p["value"], dict) else p["value"]))
+                             for m in h if m["role"] == "assistant" for p in m["content"] if p.get("type") == "component"]}
+    r1, strip, _ = edit(c, example_images()["red_circle"], f"make the red circle {colors[k]}", seed=300 + k)
+    source = c.predict(handle_file(r1), api_name="/keep_editing")
+    r2, strip, _ = edit(c, source, "make it smaller", seed=400 + k)
+    return {"users": [g["caption"] for g in strip], "pictures": [np.asarray(Image.open(r)) for r in (r1, r2)]}
+
+
+def test_eight_users_at_once_get_their_own_results(server):
+    alone = [user_script(server.url, k) for k in range(8)]  # one after another: the reference
+    together, errors = [None] * 8, []
+    start = threading.Barrier(8)
+
+    def run(k):
+        try:
+            start.wait()
+            together[k] = user_script(server.url, k)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    for k in range(8):
+        assert together[k]["users"] == alone[k]["users"]  # only their own messages and edits
+        assert len(together[k]["pictures"]) == 2
+        for a, b in zip(together[k]["pictures"], alone[k]["pictures"]):
+            assert np.array_equal(a, b)  # the same pictures as when alone: no cross-talk
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory):
+    """A model of the built-in's size (random weights, scripted replies): 100 steps take seconds."""
+    with AppServer(["--checkpoint", scripted_checkpoint(tmp_path_factory.mktemp("small"), size="small")]) as s:
+        yield s
+
+
+def test_a_client_that_goes_away_frees_the_model(slow_server):
+    server, client = slow_server, Client(slow_server.url, verbose=False)
+    script = textwrap.dedent(f"""
+        import os, time
+        from gradio_client import Client
+        c = Client({server.url!r}, verbose=False)
+        job = c.submit({{"text": "draw a red circle", "files": []}}, [], 0, False, 100, 3.0, 1.5, "default",
+                       0.0, 1.0, 32, api_name="/chat")
+        while not job.outputs() or len(job.outputs()) < 4:  # the reply has started
+            time.sleep(0.05)
+        print("started", flush=True)
+        os._exit(0)  # gone, mid-generation
+    """)
+    before = server.log.count("nobody is listening")
+    full = time.monotonic()
+    chat(client, "draw a red circle", steps=100)
+    full = time.monotonic() - full  # what the abandoned request would have cost
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "started" in out.stdout, out.stderr
+    gone = time.monotonic()
+    deadline = gone + 30
+    while server.log.count("nobody is listening") == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.log.count("nobody is listening") > before, server.log[-2000:]
+    stopped_after = time.monotonic() - gone
+    assert stopped_after < full / 2, (stopped_after, full)  # stopped, not run to its end
+    still_serving(client)
+
+
+# limits: a full queue, the time limit
+
+@pytest.fixture(scope="module")
+def small_server(ckpt):
+    with AppServer(["--checkpoint", ckpt, "--max-queue", "1", "--time-limit", "0.3"]) as s:
+        yield s
+
+
+def test_a_request_past_the_time_limit_is_stopped(small_server):
+    c = Client(small_server.url, verbose=False)
+    with pytest.raises(Exception, match="stopped after the time limit of 0.3 s"):
+        chat(c, "draw a red circle", steps=100)  # ~0.7 s of model time on this project's CI machine
+    still_serving(c, steps=1)  # ~0.05 s
+
+
+def test_a_full_queue_says_the_app_is_busy(small_server):
+    clients = [Client(small_server.url, verbose=False) for _ in range(4)]
+    jobs = [c.submit({"text": "draw a red circle", "files": []}, [], 0, False, 100, 3.0, 1.5, "default", 0.0, 1.0, 32,
+                     api_name="/chat") for c in clients]
+    errors = []
+    for job in jobs:
+        try:
+            job.result(timeout=60)
+        except Exception as e:  # noqa: BLE001
+            errors.append(str(e))
+    assert any("Queue is full" in e for e in errors), errors  # one running, one waiting, the rest told
+    still_serving(clients[0], steps=1)
