@@ -22,7 +22,7 @@ import gradio as gr  # noqa: E402
 from transfusion.app.editor import EditSession  # noqa: E402
 from transfusion.app.examples import chat_examples, edit_examples  # noqa: E402
 from transfusion.app.handlers import STREAM_INTERVAL, TIME_LIMIT, Demo  # noqa: E402
-from transfusion.app.picture_input import PictureInput  # noqa: E402
+from transfusion.app.inputs import PictureInput, SeedNumber, SettingSlider  # noqa: E402
 from transfusion.app.settings import CONTROLS, DEFAULT_SAMPLER, MAX_SEED  # noqa: E402
 
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # no web fonts: the app works offline
@@ -60,12 +60,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def slider(name: str) -> gr.Slider:
     c = CONTROLS[name]
-    return gr.Slider(c.minimum, c.maximum, value=c.value, step=c.step, label=c.label, info=c.info)
+    return SettingSlider(c.minimum, c.maximum, value=c.value, step=c.step, label=c.label, info=c.info)
 
 
 def seed_controls() -> tuple[gr.Number, gr.Checkbox]:
     with gr.Row():
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED,
+        seed = SeedNumber(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED,
                          info="After each run: the seed that was used.")
         randomize = gr.Checkbox(True, label="Randomize seed", info="A fresh seed every run.")
     return seed, randomize

@@ -258,7 +258,7 @@ def test_preview_steps_are_few_and_include_the_last():
 def test_streamed_reply_shows_the_drawing_and_ends_with_the_pipelines_reply(pipe):
     messages = [{"role": "user", "content": ["draw a large red circle in the center on a white background"]}]
     settings = to_settings(steps=10, max_new_tokens=32)
-    snaps = list(stream_reply(pipe, messages, 3, settings))
+    snaps = list(stream_reply(pipe, messages, 3, settings, coalesce=False))
     expected = pipe.chat(messages, seed=3, **settings)
     final = snaps[-1].parts
     assert [type(p) for p in final] == [type(p) for p in expected] == [Image.Image, str]
@@ -270,6 +270,8 @@ def test_streamed_reply_shows_the_drawing_and_ends_with_the_pipelines_reply(pipe
     assert len(previews) >= 4
     texts = [s.parts[-1] for s in snaps if len(s.parts) == 2]
     assert texts[0] != SCRIPTED_REPLY and texts[-1] == SCRIPTED_REPLY  # the words arrive one by one
+    coalesced = list(stream_reply(pipe, messages, 3, settings))  # a slow reader gets the latest state
+    assert same_pixels(coalesced[-1].parts[0], expected[0]) and coalesced[-1].parts[1] == SCRIPTED_REPLY
 
 
 def test_reply_message_orders_parts_and_labels_the_drawing():

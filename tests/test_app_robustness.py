@@ -159,9 +159,14 @@ def test_control_characters_are_dropped_and_emoji_kept(client):
 # out-of-range settings, through the API
 
 @pytest.mark.parametrize("name, value, reason", [
-    ("steps", 0, "less than minimum value 1"), ("steps", -1, "less than minimum value 1"),
-    ("steps", 10**6, "greater than maximum value 100"), ("guidance", 1e300, "greater than maximum value 10"),
-    ("max_new_tokens", 10**9, "greater than maximum value 512"), ("temperature", -1, "less than minimum value 0")])
+    ("steps", 0, "Denoising steps: Value 0 is less than minimum value 1"),
+    ("steps", -1, "Denoising steps: Value -1 is less than minimum value 1"),
+    ("steps", 10**6, "Denoising steps: Value 1000000 is greater than maximum value 100"),
+    ("steps", None, "Denoising steps: enter a number"),
+    ("guidance", 1e300, "Text guidance: Value 1e[+]?300 is greater than maximum value 10"),
+    ("guidance", "lots", "Text guidance: enter a number"),
+    ("max_new_tokens", 10**9, r"Longest reply \(tokens\): Value 1000000000 is greater than maximum value 512"),
+    ("temperature", -1, "Temperature: Value -1 is less than minimum value 0")])
 def test_out_of_range_settings_are_refused(client, name, value, reason):
     with pytest.raises(Exception, match=reason):
         chat(client, "draw a red circle", **{name: value})
@@ -172,8 +177,8 @@ def test_out_of_range_settings_are_refused(client, name, value, reason):
 
 
 def test_seeds_past_the_range_are_refused(client):
-    for seed in (2**63 + 5, -1):
-        with pytest.raises(Exception, match="(greater than maximum|less than minimum) value"):
+    for seed in (2**63 + 5, 2**64 + 1, -1):
+        with pytest.raises(Exception, match="Seed: Value -?[0-9]+ is (greater than maximum|less than minimum) value"):
             chat(client, "draw a red circle", seed=seed)
     still_serving(client)
 
@@ -272,7 +277,7 @@ def test_a_client_that_goes_away_frees_the_model(slow_server):
 
 @pytest.fixture(scope="module")
 def small_server(ckpt):
-    with AppServer(["--checkpoint", ckpt, "--max-queue", "1", "--time-limit", "0.3"]) as s:
+    with AppServer(["--checkpoint", ckpt, "--max-queue", "1", "--time-limit", "0.3", "--max-file-size", "1mb"]) as s:
         yield s
 
 
@@ -295,3 +300,14 @@ def test_a_full_queue_says_the_app_is_busy(small_server):
             errors.append(str(e))
     assert any("Queue is full" in e for e in errors), errors  # one running, one waiting, the rest told
     still_serving(clients[0], steps=1)
+
+
+def test_uploads_over_the_size_limit_are_refused(small_server, files):
+    c = Client(small_server.url, verbose=False)
+    big = files / "big.png"
+    big.write_bytes(bad_files.png_bytes(bad_files.scene()) + b"\0" * 2_000_000)  # 2 MB: over this server's 1 MB
+    with pytest.raises(Exception, match="(?i)file size|too large|exceeds"):
+        chat(c, "how many shapes are there?", files=[big], steps=1)
+    with pytest.raises(Exception, match="(?i)file size|too large|exceeds"):
+        edit(c, big, "make the red circle blue", steps=1)
+    still_serving(c, steps=1)

@@ -49,8 +49,10 @@ def test_chat_turn_streams_a_reply_that_holds_an_image(client):
     streamed = [o[1][-1] for o in outputs if o[1][-1]["role"] == "assistant"]
     labels = [p.get("constructor_args", {}).get("label") for m in streamed for p in m["content"]]
     assert any(p.get("text") == DRAWING for m in streamed for p in m["content"])  # BOI seen, no preview yet
-    assert "drawing: step 1/5" in labels  # previews as the image is denoised
-    assert len({m["content"][-1].get("text") for m in streamed if kinds(m) == ["image", "text"]}) > 2  # word by word
+    assert any(isinstance(label, str) and label.startswith("drawing: step") for label in labels)  # previews
+    # the words: every token and step are streamed in process (test_app_package); a server coalesces
+    # what it cannot send in time, so here only the final text is certain
+    assert streamed[-1]["content"][-1]["text"] == SCRIPTED_REPLY
 
 
 def test_follow_up_edits_the_last_image_of_the_conversation(client):

@@ -39,3 +39,40 @@ def test_loading_a_folder_that_is_not_a_checkpoint_says_what_is_missing(tmp_path
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         Checkpoint.from_pretrained(tmp_path)
+
+
+class _Trap:
+    """Unpickling this touches a file: proof that a pickle was loaded."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def test_pickled_weights_are_never_loaded(tiny_checkpoint, tmp_path):
+    import pickle
+    import shutil
+
+    tiny_checkpoint.save_pretrained(tmp_path / "ckpt")
+    marker = tmp_path / "unpickled"
+    bomb = pickle.dumps(_Trap(marker))
+    # the transformer's weights as a pickle only
+    (tmp_path / "ckpt" / "model.safetensors").unlink()
+    for name in ("pytorch_model.bin", "model.pt", "model.ckpt"):
+        (tmp_path / "ckpt" / name).write_bytes(bomb)
+    with pytest.raises(FileNotFoundError, match="missing model.safetensors"):
+        Checkpoint.from_pretrained(tmp_path / "ckpt")
+    # the autoencoder's weights as a pickle only
+    tiny_checkpoint.save_pretrained(tmp_path / "ckpt2")
+    vae = tmp_path / "ckpt2" / "vae"
+    for f in vae.glob("*.safetensors"):
+        f.unlink()
+    (vae / "diffusion_pytorch_model.bin").write_bytes(bomb)
+    with pytest.raises(Exception, match="safetensors|diffusion_pytorch_model"):
+        Checkpoint.from_pretrained(tmp_path / "ckpt2")
+    assert not marker.exists()
+    shutil.rmtree(tmp_path / "ckpt2")

@@ -210,13 +210,15 @@ def preview_steps(total: int, previews: int = 5) -> set[int]:
 
 
 def stream_reply(pipe, messages: list[dict], seed: int, settings: dict, previews: int = 5,
-                 lock=None, time_limit: float | None = None, interval: float = 0.0) -> Iterator[Snapshot]:
+                 lock=None, time_limit: float | None = None, interval: float = 0.0,
+                 coalesce: bool = True) -> Iterator[Snapshot]:
     """Run `pipe.chat` and yield a Snapshot after every burst of events; the last holds its result.
     The worker holds `lock` (if given) while it uses the model, so the lock is released when
     the model is done, even if nobody reads the stream to its end. Past `time_limit` seconds
     the call stops and `TimeLimit` is raised. With an `interval`, snapshots come at most that
     often (every update costs the server tens of milliseconds to send), except that the
-    first, every one that starts a new part, and the last are always sent."""
+    first, every one that starts a new part, and the last are always sent. `coalesce=False`:
+    a snapshot after every event, however slow the reader (for tests)."""
     shown = preview_steps(settings.get("steps", 25), previews)
 
     def work(emit):
@@ -228,7 +230,7 @@ def stream_reply(pipe, messages: list[dict], seed: int, settings: dict, previews
 
     reply = _Reply(pipe.checkpoint.tokenizer)
     sent_at, sent_parts = None, -1
-    for batch in stream_batches(work, time_limit):  # a snapshot per burst: the latest state
+    for batch in stream_batches(work, time_limit, coalesce):  # a snapshot per burst: the latest state
         for event in batch:
             if isinstance(event, Done):
                 yield Snapshot(list(event.result), None)

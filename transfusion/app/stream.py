@@ -50,15 +50,17 @@ log = logging.getLogger("transfusion.app")
 
 def stream(work: Callable[[Callable[[Any], None]], Any], time_limit: float | None = None) -> Iterator[Any]:
     """Yield every value that `work(emit)` emits, in order, then `Done(work's result)`."""
-    for batch in stream_batches(work, time_limit):
+    for batch in stream_batches(work, time_limit, coalesce=False):
         yield from batch
 
 
-def stream_batches(work: Callable[[Callable[[Any], None]], Any], time_limit: float | None = None) -> Iterator[list]:
+def stream_batches(work: Callable[[Callable[[Any], None]], Any], time_limit: float | None = None,
+                   coalesce: bool = True) -> Iterator[list]:
     """`stream`, a list at a time: each list holds everything emitted since the last one (at
     least one value). A consumer slower than the model (every update sent to a browser costs
     tens of milliseconds) then renders only the latest state of each burst and never falls
-    behind the model."""
+    behind the model. `coalesce=False` yields one value at a time (for tests that check every
+    update)."""
     items: queue.Queue = queue.Queue()
     stop = threading.Event()
     started = time.monotonic()
@@ -89,7 +91,7 @@ def stream_batches(work: Callable[[Callable[[Any], None]], Any], time_limit: flo
     try:
         while True:
             batch = [items.get()]
-            while not isinstance(batch[-1], (Done, _Failed)):
+            while coalesce and not isinstance(batch[-1], (Done, _Failed)):
                 try:
                     batch.append(items.get_nowait())
                 except queue.Empty:
