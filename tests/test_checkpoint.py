@@ -76,3 +76,31 @@ def test_pickled_weights_are_never_loaded(tiny_checkpoint, tmp_path):
         Checkpoint.from_pretrained(tmp_path / "ckpt2")
     assert not marker.exists()
     shutil.rmtree(tmp_path / "ckpt2")
+
+
+def test_sharded_weights_load_to_the_same_model(tiny_checkpoint, tiny_config, tokenizer, tmp_path):
+    torch.nn.init.normal_(tiny_checkpoint.model.patch_out.proj.weight)
+    tiny_checkpoint.save_pretrained(tmp_path / "one")
+    tiny_checkpoint.save_pretrained(tmp_path / "shards", max_shard_mb=0.1)
+    shards = sorted((tmp_path / "shards").glob("model-*-of-*.safetensors"))
+    assert len(shards) > 2 and not (tmp_path / "shards" / "model.safetensors").exists()
+    largest = max(t.numel() * t.element_size() for t in tiny_checkpoint.model.state_dict().values())
+    assert all(f.stat().st_size <= max(100_000, largest) + 10_000 for f in shards)  # + the file header
+    one, sharded = Checkpoint.from_pretrained(tmp_path / "one"), Checkpoint.from_pretrained(tmp_path / "shards")
+    for (n, a), (m, b) in zip(one.model.state_dict().items(), sharded.model.state_dict().items()):
+        assert n == m and torch.equal(a, b)
+    tiny_checkpoint.save_pretrained(tmp_path / "shards")  # saving again in one file removes the shards
+    assert not list((tmp_path / "shards").glob("model-*")) and (tmp_path / "shards" / "model.safetensors").exists()
+
+
+def test_a_shard_index_cannot_point_outside_its_folder(tiny_checkpoint, tmp_path):
+    import json
+
+    tiny_checkpoint.save_pretrained(tmp_path / "ckpt", max_shard_mb=0.1)
+    index = tmp_path / "ckpt" / "model.safetensors.index.json"
+    data = json.loads(index.read_text())
+    first = next(iter(data["weight_map"]))
+    data["weight_map"][first] = "../elsewhere.safetensors"
+    index.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="plain file names"):
+        Checkpoint.from_pretrained(tmp_path / "ckpt")

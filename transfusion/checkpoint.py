@@ -1,7 +1,7 @@
 """Checkpoints: the transformer, its tokenizer and its VAE, side by side in one folder.
 
     config.json          the TransfusionConfig
-    model.safetensors    the transformer's weights
+    model.safetensors    the transformer's weights (or shards and an index: see shards.py)
     tokenizer.model      the SentencePiece model
     vae/                 the AutoencoderKL, in diffusers' own format (config.json + safetensors)
 
@@ -15,13 +15,13 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
-from safetensors.torch import load_model, save_model
 
 from .config import TransfusionConfig
 from .model import Transfusion
+from .shards import has_weights, load_weights, save_weights
 from .tokenizer import Tokenizer
 
-FILES = ("config.json", "model.safetensors", "tokenizer.model", "vae")
+FILES = ("config.json", "tokenizer.model", "vae")  # and the weights
 
 
 @dataclass
@@ -36,24 +36,25 @@ class Checkpoint:
     def config(self) -> TransfusionConfig:
         return self.model.config
 
-    def save_pretrained(self, path: str | Path) -> None:
+    def save_pretrained(self, path: str | Path, max_shard_mb: float | None = None) -> None:
+        """Write the checkpoint folder; with `max_shard_mb`, the weights in shards of at most
+        that size (files small enough for a Space without Git LFS)."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.config.save(path / "config.json")
-        # save_model writes a tensor that two names share (diffusers' Downsample2D aliases) once
-        save_model(self.model, path / "model.safetensors", metadata={"format": "pt"})
+        save_weights(self.model, path, max_shard_mb)
         self.tokenizer.save(path / "tokenizer.model")
         self.vae.save_pretrained(path / "vae", safe_serialization=True)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> "Checkpoint":
         path = Path(path)
-        missing = [f for f in FILES if not (path / f).exists()]
+        missing = [f for f in FILES if not (path / f).exists()] + ([] if has_weights(path) else ["model.safetensors"])
         if missing:
             raise FileNotFoundError(f"{path} is not a Transfusion checkpoint: missing {', '.join(missing)}")
         config = TransfusionConfig.load(path / "config.json")
         model = Transfusion(config)
-        load_model(model, path / "model.safetensors")
+        load_weights(model, path)
         tokenizer = Tokenizer.load(path / "tokenizer.model")
         if tokenizer.vocab_size != config.vocab_size:
             raise ValueError(f"{path}: tokenizer has {tokenizer.vocab_size} tokens, config says {config.vocab_size}")
@@ -61,3 +62,4 @@ class Checkpoint:
         if vae.config.latent_channels != config.vae.latent_channels:
             raise ValueError(f"{path}: VAE latent channels {vae.config.latent_channels} != config {config.vae.latent_channels}")
         return cls(model.to(device).eval(), tokenizer, vae.to(device).eval())
+

@@ -8,6 +8,7 @@ many with `accelerate launch -m transfusion.train ...`. Writes to `--out`:
     log.jsonl       one line per `--log-every` steps: losses, tokens/s, learning rate
     samples/        a PNG grid of EMA samples every `--sample-every` steps
     model/          the final EMA model: config.json, model.safetensors, tokenizer.model, vae/
+                    (to ship it in shards: python -m transfusion.reshard SRC DST --max-shard-mb 9)
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from diffusers import AutoencoderKL
-from safetensors.torch import load_model
 
 from .batch import collate
 from .checkpoint import Checkpoint
@@ -30,6 +30,7 @@ from .documents import cfg_dropout, encode_document, latents_for_documents
 from .loss import transfusion_loss
 from .model import Transfusion
 from .sampling import sample_image_naive
+from .shards import load_weights
 from .tokenizer import Tokenizer, train_tokenizer
 from .training.grid import save_grid
 from .training.latents import LatentCache
@@ -118,7 +119,7 @@ def main(argv=None) -> None:
     config = preset(args.preset, **{**args.model, "vocab_size": tokenizer.vocab_size, "vae": vae_config})
     model = Transfusion(config)
     if args.init_from:
-        load_model(model, args.init_from / "model.safetensors")
+        load_weights(model, args.init_from)
     optimizer = adamw(model, args.lr, args.weight_decay)
     scheduler = warmup_cosine(optimizer, args.warmup, args.steps, args.min_lr_ratio)
     settings = LoopSettings(out=args.out, steps=args.steps, grad_accum=args.grad_accum, clip=args.clip,

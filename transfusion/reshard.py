@@ -1,0 +1,31 @@
+"""Copy a checkpoint folder, its weights in one file or in shards (see shards.py).
+
+    python -m transfusion.reshard runs/stage2/model assets/model --max-shard-mb 9
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .checkpoint import Checkpoint
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="Copy a checkpoint folder, its weights in one file or in shards.")
+    p.add_argument("src", help="checkpoint folder")
+    p.add_argument("dst", help="folder to write (may be src itself)")
+    p.add_argument("--max-shard-mb", type=float, default=None, help="largest weight file in MB (default: one file)")
+    args = p.parse_args()
+    src, dst = Path(args.src), Path(args.dst)
+    ckpt = Checkpoint.from_pretrained(src)
+    dst.mkdir(parents=True, exist_ok=True)
+    if dst.resolve() != src.resolve():
+        for card in src.glob("*.md"):  # the model card travels with the weights
+            (dst / card.name).write_text(card.read_text())
+    ckpt.save_pretrained(dst, args.max_shard_mb)
+    print(f"wrote {dst}: " + ", ".join(sorted(f.name for f in dst.iterdir())))
+
+
+if __name__ == "__main__":
+    main()
