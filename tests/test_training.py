@@ -27,15 +27,17 @@ def vae_dir(tmp_path_factory):
 def train_args(vae_dir, out, steps, *extra):
     return ["--preset", "tiny", "--model", '{"objective": "flow"}', "--vae", str(vae_dir), "--out", str(out),
             "--steps", str(steps), "--batch-size", "3", "--log-every", "1", "--save-every", "2",
-            "--sample-every", "0", "--warmup", "2", "--vocab-size", "320", "--precision", "no", *extra]
+            "--sample-every", "0", "--warmup", "2", "--vocab-size", "320", "--precision", "no", "--eval-cases", "0", *extra]
 
 
 def test_few_steps_write_a_checkpoint_that_loads_and_samples(vae_dir, tmp_path):
-    train.main(train_args(vae_dir, tmp_path / "run", 3, "--sample-every", "3", "--sample-steps", "2"))
+    train.main(train_args(vae_dir, tmp_path / "run", 3, "--sample-every", "3", "--sample-steps", "2", "--eval-cases", "1"))
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [row["step"] for row in log] == [1, 2, 3]
     assert {"lm", "diffusion", "tokens_per_s", "lr"} <= log[0].keys()
     assert (tmp_path / "run" / "samples" / "step000003.png").exists()
+    table = (tmp_path / "run" / "eval.md").read_text()  # the evaluator's table at the end
+    assert "| text → image | exact scene, 1 object |" in table and "| image → text | exact canonical caption |" in table
     pipe = TransfusionPipeline.from_pretrained(tmp_path / "run" / "model", device="cpu")
     image = pipe.text_to_image("a small red circle in the center on a white background", steps=2)
     assert image.size == (64, 64)

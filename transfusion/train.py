@@ -66,13 +66,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay on matrices")
     p.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping")
     p.add_argument("--ema-decay", type=float, default=0.999, help="EMA decay of the weights used for sampling")
-    p.add_argument("--precision", choices=["no", "bf16", "fp16"], default="bf16", help="mixed precision (autocast)")
+    p.add_argument("--precision", choices=["no", "bf16", "fp16"], default="no",
+                   help="mixed precision (autocast); on this project's CPU bf16 made the built-in model's steps 1.5x slower "
+                        "(benchmarks/train_precision.py); use bf16 on GPUs")
     p.add_argument("--vocab-size", type=int, default=512, help="tokenizer size when one is trained")
     p.add_argument("--seed", type=int, default=0, help="seed of data, initialisation and noise")
     p.add_argument("--log-every", type=int, default=10, help="steps between log lines")
     p.add_argument("--save-every", type=int, default=250, help="steps between saves of the resumable state")
     p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids (0: never)")
     p.add_argument("--sample-steps", type=int, default=25, help="denoising steps of the sample grids")
+    p.add_argument("--eval-cases", type=int, default=None,
+                   help="at the end, the evaluator's table with this many cases per group "
+                        "(default: 10 on ShapesWorld, none on a folder; 0: skip)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/state")
     p.add_argument("--time-limit", type=float, default=0.0, help="minutes of wall time, then save and stop (0: none)")
     args = p.parse_args(argv)
@@ -162,6 +167,22 @@ def main(argv=None) -> None:
     if accelerator.is_main_process:
         current_checkpoint().save_pretrained(args.out / "model")
         accelerator.print(f"saved {args.out / 'model'}; latent cache hits {cache.hits}, misses {cache.misses}")
+        cases = args.eval_cases if args.eval_cases is not None else (10 if args.data == "shapesworld" else 0)
+        if cases:
+            evaluate_at_end(args.out, cases, args.seed, accelerator.print)
+
+
+def evaluate_at_end(out: Path, cases: int, seed: int, say) -> None:
+    """The evaluator's table for the exported model, printed and written to out/eval.md."""
+    from .evaluate import load_model as evaluation_model
+    from .evaluation import evaluate, format_table
+
+    results = evaluate(evaluation_model(str(out / "model"), seed), cases=cases, seed=seed)
+    results["model"] = str(out / "model")
+    table = format_table(results)
+    (out / "eval.md").write_text(table + "\n")
+    (out / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
+    say(table)
 
 
 if __name__ == "__main__":
