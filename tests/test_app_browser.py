@@ -90,3 +90,37 @@ def test_chat_and_editor_in_headless_chromium(server, shots):
         expect(page.get_by_text("What the model knows")).to_be_visible()
         browser.close()
     assert not problems, "\n".join(problems)
+
+
+def test_bad_input_shows_a_reason_and_the_app_goes_on(server, tmp_path):
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"these are notes, not a picture\n" * 10)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(server.url)
+        box = page.locator("#chat-input textarea")
+        bot = page.locator('#chatbot [data-testid="bot"]')
+        # a file that is not a picture, in the chat
+        page.locator("#chat-input input[type=file]").set_input_files(str(notes))
+        box.fill("how many shapes are there?")
+        box.press("Enter")
+        expect(page.get_by_text("notes.png is not a picture")).to_be_visible(timeout=TIMEOUT)
+        page.locator('#chat-input [data-testid="status-tracker"] button[aria-label="Clear"]').click()  # the error badge
+        expect(box).to_have_value("how many shapes are there?")  # nothing lost: the message is still there
+        # an empty instruction, in the editor
+        page.get_by_role("tab", name="Editor").click()
+        page.locator("#edit-input input[type=file]").set_input_files(str(example_images()["red_circle"]))
+        page.locator("#edit-run").click()
+        expect(page.get_by_text("Write an instruction")).to_be_visible(timeout=TIMEOUT)
+        # and then both work
+        page.get_by_role("tab", name="Chat").click()
+        page.locator('#chat-input button[aria-label="Remove file"]').click()
+        box.fill(PROMPT)
+        box.press("Enter")
+        expect(bot.locator("img")).to_have_count(1, timeout=TIMEOUT)
+        page.get_by_role("tab", name="Editor").click()
+        page.locator("#edit-instruction textarea").fill("make the red circle blue")
+        page.locator("#edit-run").click()
+        expect(page.locator("#edit-history img")).to_have_count(2, timeout=TIMEOUT)
+        browser.close()
