@@ -1,6 +1,8 @@
 """What users send, in process: pictures (modes, bombs, damage, paths), text, context length."""
 
 import os
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,3 +115,14 @@ def test_a_long_chat_keeps_its_latest_messages_that_fit(ckpt):
 def test_a_message_that_cannot_fit_alone_is_refused(ckpt):
     with pytest.raises(ValueError, match=r"Your message takes \d+ tokens .* Shorten it"):
         fit_context([{"role": "user", "content": ["red " * 600]}], ckpt.tokenizer, ckpt.config)
+
+
+def test_old_pictures_are_swept_from_the_apps_folder(monkeypatch):
+    from transfusion.app import files
+
+    old = Path(files.image_file(Image.new("RGB", (4, 4), (1, 2, 3))))
+    os.utime(old, (time.time() - files.MAX_AGE - 60,) * 2)
+    new = Path(files.image_file(Image.new("RGB", (4, 4), (4, 5, 6))))
+    monkeypatch.setattr(files, "SWEEP_EVERY", 1)
+    files.image_file(Image.new("RGB", (4, 4), (7, 8, 9)))  # a write that triggers the sweep
+    assert not old.exists() and new.exists()

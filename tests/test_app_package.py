@@ -306,6 +306,24 @@ def test_edit_session_keeps_every_version_and_goes_back():
     assert s.locate(Image.new("RGB", (64, 64), (9, 9, 9))) == 0 and len(s.versions) == 1  # a new picture: a new session
 
 
+def test_a_full_edit_session_refuses_more_and_a_new_picture_starts_afresh(demo, monkeypatch):
+    from transfusion.app import editor
+
+    monkeypatch.setattr(editor, "MAX_VERSIONS", 2)
+    monkeypatch.setattr("transfusion.app.handlers.MAX_VERSIONS", 2)
+    picture = render(SCENES["red_circle"])
+    result, session, _, _ = run(demo.edit(picture, "make the red circle blue", None, 1, False, 2, 3.0, 1.5, "default",
+                                          progress=Recorder()))
+    assert len(session.versions) == 2
+    with pytest.raises(gr.Error, match="holds 2 versions"):
+        run(demo.edit(Image.open(result), "make it bigger", session, 1, False, 2, 3.0, 1.5, "default", progress=Recorder()))
+    assert len(session.versions) == 2  # nothing lost
+    other = render(SCENES["three_shapes"])
+    _, session, strip, _ = run(demo.edit(other, "remove the pink circle", session, 1, False, 2, 3.0, 1.5, "default",
+                                         progress=Recorder()))
+    assert len(strip) == 2  # a new picture: a new session
+
+
 # about
 
 CARD = """# ShapesWorld model

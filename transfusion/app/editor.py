@@ -5,7 +5,8 @@ so the history strip can return to any of them. The session finds the version th
 input image shows by its pixels (images reach the browser and come back as lossless PNGs),
 so whatever put the picture in the input box (an upload, an example, "keep editing", a click
 on the history strip) the session knows where it stands; a picture it has never seen starts
-a new session.
+a new session. A session keeps at most `MAX_VERSIONS` versions (each is held in the server's
+memory until the browser goes away).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
+
+MAX_VERSIONS = 100
 
 
 @dataclass
@@ -46,6 +49,10 @@ class EditSession:
                 return k
         self.versions = [Version(image.convert("RGB"))]
         return 0
+
+    def room_for(self, image: Image.Image) -> bool:
+        """Whether an edit of `image` can be recorded (a picture new to the session starts afresh)."""
+        return len(self.versions) < MAX_VERSIONS or not any(same_pixels(v.image, image) for v in self.versions)
 
     def add(self, image: Image.Image, instruction: str, seed: int, parent: int) -> int:
         """Record an edit of version `parent`; returns the new version's index."""

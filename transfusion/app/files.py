@@ -5,7 +5,9 @@ content (and so the path) is the same; a streamed chat re-sends every earlier pi
 each token, and a browser reading a file while it is rewritten gets a truncated image
 (`ERR_CONTENT_LENGTH_MISMATCH`). A file path is copied into Gradio's cache once and then
 reused, so the app hands over paths: `image_file` writes each distinct picture once,
-atomically, named by the hash of its PNG bytes.
+atomically, named by the hash of its PNG bytes. A server that runs for weeks would fill its
+disk with them, so every `SWEEP_EVERY` writes the files older than `MAX_AGE` are deleted (by
+then Gradio holds its own copies; its cache is cleaned by `delete_cache` in app.py).
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from PIL import Image
 
 _folder: Path | None = None
+_writes = 0
+SWEEP_EVERY = 256
+MAX_AGE = 24 * 3600.0  # seconds
 
 
 def folder() -> Path:
@@ -39,4 +45,25 @@ def image_file(image: Image.Image) -> str:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(staging, path)  # readers see the whole file or none
+        _count_write()
     return str(path)
+
+
+def _count_write() -> None:
+    global _writes
+    _writes += 1
+    if _writes % SWEEP_EVERY == 0:
+        sweep()
+
+
+def sweep(max_age: float = MAX_AGE) -> int:
+    """Delete this folder's pictures older than `max_age` seconds; returns how many went."""
+    cutoff, gone = time.time() - max_age, 0
+    for f in folder().glob("*.png"):
+        try:
+            if f.stat().st_mtime < cutoff:
+                f.unlink()
+                gone += 1
+        except FileNotFoundError:  # another thread swept it first
+            pass
+    return gone

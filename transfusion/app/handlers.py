@@ -19,7 +19,7 @@ from PIL import Image
 from .about import about_markdown
 from .chat import preview_steps, reply_message, retry_history, stream_reply, to_messages, undo_history, user_message
 from .context import fit_context
-from .editor import EditSession
+from .editor import MAX_VERSIONS, EditSession
 from .files import image_file
 from .runtime import checkpoint_dir, load_pipeline
 from .settings import resolve_seed, samplers_for, to_settings
@@ -146,6 +146,9 @@ class Demo:
             settings = to_settings(steps=steps, guidance=guidance, image_guidance=image_guidance, sampler=sampler)
             seed = resolve_seed(seed, randomize)
             image = image.convert("RGB")
+            if not session.room_for(image):
+                raise ValueError(f"This editing session holds {MAX_VERSIONS} versions, the most it keeps: download "
+                                 "the ones you want and upload a picture to start a new session.")
             fit_context([{"role": "user", "content": [image, instruction]}], self.pipe.checkpoint.tokenizer,
                         self.pipe.checkpoint.config)
         except ValueError as e:
