@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import statistics
 import threading
 import time
@@ -93,6 +94,13 @@ def soak(url: str, server: AppServer | None, n: int, s: dict) -> dict:
     return {"requests": n, "rss_before_mib": before, "rss_after_mib": after, "rss_every_50": readings}
 
 
+def model_seconds(server: AppServer | None, skip: int = 0) -> list[float]:
+    """The model time of each request the server finished, from its log ("done: ... in X s")."""
+    if server is None:
+        return []
+    return [float(m) for m in re.findall(r"done: \d+ updates in ([0-9.]+) s", server.log)][skip:]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--url", help="a running server (default: start app.py here)")
@@ -110,9 +118,12 @@ def main() -> None:
         print("| clients | requests | errors | requests/s | p50 latency | p95 latency |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in (int(x) for x in args.levels.split(",")):
+            done = len(model_seconds(server))
             r = run_level(url, n, args.per_client, s)
-            print(f"| {n} | {r['requests']} | {r['errors']} | {r['req_per_s']:.2f} | {r['p50_s']:.2f} s | {r['p95_s']:.2f} s |",
-                  flush=True)
+            model = model_seconds(server, done)
+            inside = f" (model time a request: median {statistics.median(model):.2f} s)" if model else ""
+            print(f"| {n} | {r['requests']} | {r['errors']} | {r['req_per_s']:.2f} | {r['p50_s']:.2f} s | {r['p95_s']:.2f} s |"
+                  f"{inside}", flush=True)
             if r["first_error"]:
                 print(f"  first error: {r['first_error']}")
         if args.soak:
