@@ -66,8 +66,6 @@ def _border_background(image) -> str:
     return min(BACKGROUNDS, key=lambda b: sum((m - v) ** 2 for m, v in zip(mean, BACKGROUNDS[b])))
 
 
-
-
 def test_every_file_in_the_repository_fits_a_space_without_git_lfs():
     """Hugging Face Spaces refuse files over 10 MB that are not in Git LFS, which this
     repository does not use: the built-in model ships in shards (transfusion/shards.py)."""
