@@ -16,10 +16,12 @@ from transfusion.shapesworld import Unreadable, analyse, canonical_caption, rand
 pytestmark = pytest.mark.skipif(not has_weights(BUILT_IN), reason="no built-in model in assets/model")
 
 N = 8
-# measured on the shipped model (stage 1, step 1,500): 8 of 8 backgrounds drawn right, 8 of 8
-# background questions answered right; the margins allow for a platform's float differences
+# measured on the shipped model (stage 2, step 4,225): 8 of 8 backgrounds drawn right, 8 of 8
+# background questions answered right, 8 of 8 captions exact; the margins allow for a
+# platform's float differences
 BACKGROUND_MIN = 6
 QUESTION_MIN = 7
+CAPTION_MIN = 6
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,12 @@ def test_builtin_model_answers_background_questions(pipe):
     cases = scenes(1)
     right = sum(pipe.answer(render(s), "what color is the background?") == s.background for s in cases)
     assert right >= QUESTION_MIN, f"{right} of {N} answers right"
+
+
+def test_builtin_model_captions_pictures_exactly(pipe):
+    cases = scenes(2)
+    right = sum(pipe.caption(render(s)) == canonical_caption(s) for s in cases)
+    assert right >= CAPTION_MIN, f"{right} of {N} captions exact"
 
 
 def _border_background(image) -> str:
