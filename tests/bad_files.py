@@ -80,7 +80,9 @@ def in_mode(folder, mode: str) -> Path:
         return write(folder, "l.png", png_bytes(im.convert("L")))
     if mode == "I;16":
         a = (np.asarray(im.convert("L"), dtype=np.uint16) * 257).astype(np.uint16)
-        return write(folder, "i16.png", png_bytes(Image.fromarray(a, "I;16")))
+        im16 = Image.fromarray(a)  # a uint16 array: mode I;16
+        assert im16.mode == "I;16", im16.mode
+        return write(folder, "i16.png", png_bytes(im16))
     if mode == "CMYK":
         buf = io.BytesIO()
         im.convert("CMYK").save(buf, format="JPEG", quality=95)

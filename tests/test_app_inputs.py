@@ -39,7 +39,8 @@ def test_every_mode_becomes_the_same_rgb_picture(tmp_path, mode):
 
 def test_sixteen_bit_grey_is_scaled_not_clipped():
     a = np.array([[0, 257 * 128, 65535]], dtype=np.uint16)
-    assert np.asarray(to_rgb(Image.fromarray(a, "I;16")))[0, :, 0].tolist() == [0, 128, 255]
+    im = Image.fromarray(a)
+    assert im.mode == "I;16" and np.asarray(to_rgb(im))[0, :, 0].tolist() == [0, 128, 255]
 
 
 def test_a_decompression_bomb_is_refused_from_its_header(tmp_path):
