@@ -29,6 +29,12 @@ from .text import user_text
 TIME_LIMIT = 120.0  # seconds of model time one request may use
 STREAM_INTERVAL = 0.1  # seconds between a reply's updates to the browser (each costs the server ~25 ms)
 MAX_HISTORY = 64  # chat messages read per turn: the model's context holds far fewer
+CHAT_SETTINGS = ("steps", "guidance", "image_guidance", "sampler", "temperature", "top_p", "max_new_tokens")
+
+
+def chat_settings(seed, randomize, *values) -> tuple[dict, int]:
+    """The chat's controls (in `CHAT_SETTINGS` order) as pipeline settings, and the seed to use."""
+    return to_settings(**dict(zip(CHAT_SETTINGS, values, strict=True))), resolve_seed(seed, randomize)
 
 
 class Demo:
@@ -63,9 +69,8 @@ class Demo:
         """Send the textbox's message and stream the reply.
         Yields (textbox, chatbot, seed used)."""
         try:
-            settings = to_settings(steps=steps, guidance=guidance, image_guidance=image_guidance, sampler=sampler,
-                                   temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
-            seed = resolve_seed(seed, randomize)
+            settings, seed = chat_settings(seed, randomize, steps, guidance, image_guidance, sampler,
+                                           temperature, top_p, max_new_tokens)
             turn = user_message(message)
         except ValueError as e:
             raise gr.Error(str(e)) from None
@@ -81,9 +86,8 @@ class Demo:
         """Answer the last user message again (with a fresh seed when randomize is on).
         Yields (chatbot, seed used)."""
         try:
-            settings = to_settings(steps=steps, guidance=guidance, image_guidance=image_guidance, sampler=sampler,
-                                   temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
-            seed = resolve_seed(seed, randomize)
+            settings, seed = chat_settings(seed, randomize, steps, guidance, image_guidance, sampler,
+                                           temperature, top_p, max_new_tokens)
             history = retry_history(history)
         except ValueError as e:
             raise gr.Error(str(e)) from None
