@@ -23,7 +23,7 @@ from transfusion.app.editor import EditSession  # noqa: E402
 from transfusion.app.examples import chat_examples, edit_examples  # noqa: E402
 from transfusion.app.handlers import STREAM_INTERVAL, TIME_LIMIT, Demo  # noqa: E402
 from transfusion.app.inputs import PictureInput, SeedNumber, SettingSlider  # noqa: E402
-from transfusion.app.settings import CONTROLS, DEFAULT_SAMPLER, MAX_SEED  # noqa: E402
+from transfusion.app.settings import DEFAULT_SAMPLER, MAX_SEED  # noqa: E402
 
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # no web fonts: the app works offline
 THEME = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["ui-monospace", "monospace"])
@@ -58,8 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def slider(name: str) -> gr.Slider:
-    c = CONTROLS[name]
+def slider(demo: Demo, name: str) -> gr.Slider:
+    c = demo.controls[name]
     return SettingSlider(c.minimum, c.maximum, value=c.value, step=c.step, label=c.label, info=c.info)
 
 
@@ -88,9 +88,9 @@ def chat_tab(demo: Demo) -> None:
     gr.Examples(chat_examples(), inputs=box, label="Examples")
     with gr.Accordion("Settings", open=False, elem_id="chat-settings"):
         with gr.Row():
-            drawing = [slider("steps"), slider("guidance"), slider("image_guidance"), sampler_choice(demo)]
+            drawing = [*(slider(demo, name) for name in ("steps", "guidance", "image_guidance")), sampler_choice(demo)]
         with gr.Row():
-            words = [slider("temperature"), slider("top_p"), slider("max_new_tokens")]
+            words = [slider(demo, name) for name in ("temperature", "top_p", "max_new_tokens")]
         seed, randomize = seed_controls()
     settings = [*drawing, *words]
 
@@ -119,7 +119,7 @@ def editor_tab(demo: Demo) -> None:
         back = gr.Button("↶ Previous version", elem_id="edit-back")
     with gr.Accordion("Settings", open=False, elem_id="edit-settings"):
         with gr.Row():
-            settings = [slider("steps"), slider("guidance"), slider("image_guidance"), sampler_choice(demo)]
+            settings = [*(slider(demo, name) for name in ("steps", "guidance", "image_guidance")), sampler_choice(demo)]
         seed, randomize = seed_controls()
     history = gr.Gallery(label="History: every version; click one to edit it again", columns=6, rows=1, height=220,
                          fit_columns=False, object_fit="contain", format="png", allow_preview=False,

@@ -3,7 +3,7 @@ machine; the ratios are what to compare).
 
     python benchmarks/inference.py [--model assets/model] [--repeats 3]
 
-Prints: image latency at the default settings and its split (prompt prefill, denoising, VAE
+Prints: image latency at the checkpoint's default settings and its split (prompt prefill, denoising, VAE
 decode); text decoding tokens/s with and without the KV cache at 256 tokens of context;
 batched images/s; int8 against fp32 latency and weight memory.
 """
@@ -24,7 +24,7 @@ from transfusion.batch import collate  # noqa: E402
 from transfusion.documents import Sequence, encode_document  # noqa: E402
 from transfusion.kv_cache import run_tokens  # noqa: E402
 from transfusion.mask import attention_mask  # noqa: E402
-from transfusion.generation import Settings, draw_images, prefill  # noqa: E402
+from transfusion.generation import draw_images, prefill  # noqa: E402
 from transfusion.quantize import weight_bytes  # noqa: E402
 from transfusion.vae import decode  # noqa: E402
 
@@ -43,7 +43,7 @@ def timed(fn, repeats: int) -> float:
 
 
 def image_split(pipe: TransfusionPipeline, repeats: int) -> dict:
-    ckpt, s = pipe.checkpoint, Settings()
+    ckpt, s = pipe.checkpoint, pipe.defaults
     chat = [{"role": "user", "content": PROMPT}, {"role": "assistant", "content": []}]
     x, _, _ = draw_images(ckpt, [chat], s, [0])
     rows = [encode_document(r, ckpt.tokenizer, ckpt.config, close=False) for r in
@@ -121,7 +121,7 @@ def main(argv=None) -> None:
     torch.manual_seed(0)
     fp32 = TransfusionPipeline.from_pretrained(args.model, device="cpu")
     int8 = TransfusionPipeline.from_pretrained(args.model, device="cpu", quantization="int8")
-    print(f"threads: {torch.get_num_threads()}, default settings: {Settings()}")
+    print(f"threads: {torch.get_num_threads()}, default settings: {fp32.defaults}")
 
     split = image_split(fp32, args.repeats)
     print("\nimage latency (one prompt, default settings), seconds:")

@@ -25,7 +25,7 @@ from transfusion.app.settings import CONTROLS, MAX_SEED, resolve_seed, samplers_
 from transfusion.app.stream import Done, stream  # noqa: E402
 from transfusion.app.testing import SCRIPTED_REPLY, scripted_checkpoint  # noqa: E402
 from transfusion.diffusion import SAMPLERS  # noqa: E402
-from transfusion.generation import Settings  # noqa: E402
+from transfusion.generation_config import Settings  # noqa: E402
 from transfusion.pipeline import TransfusionPipeline  # noqa: E402
 from transfusion.shapesworld import parse_caption, parse_edit, render  # noqa: E402
 
@@ -112,7 +112,7 @@ def test_stream_stops_the_worker_when_the_caller_stops_listening():
 
 def test_settings_convert_browser_numbers_and_explain_bad_ones():
     assert to_settings(steps=25.0, guidance=3, sampler="default", max_new_tokens=64.0) == \
-        dict(steps=25, guidance=3.0, sampler=None, max_new_tokens=64)
+        dict(steps=25, guidance=3.0, max_new_tokens=64)
     with pytest.raises(ValueError, match="Denoising steps: must be a whole number"):
         to_settings(steps=2.5)
     with pytest.raises(ValueError, match="Text guidance: enter a number"):

@@ -126,6 +126,10 @@ def test_table_has_one_row_per_measure(oracle_results):
     assert all(r.count("|") == 5 for r in rows)
     assert "| text → image | exact scene, held-out pairs | 100.0 % | 4 |" in table
     assert "| chat | draw, then edit: exact final scene | 100.0 % | 4 |" in table
+    sampling = {"steps": 10, "guidance": 3.0, "image_guidance": 1.5, "sampler": "default"}
+    assert "sampling:" not in table
+    assert "\nsampling: steps 10, guidance 3.0, image guidance 1.5, sampler default\n" in \
+        format_table({**oracle_results, "sampling": sampling})
 
 
 def run_cli(*args):

@@ -4,19 +4,21 @@
     model.safetensors    the transformer's weights (or shards and an index: see shards.py)
     tokenizer.model      the SentencePiece model
     vae/                 the AutoencoderKL, in diffusers' own format (config.json + safetensors)
+    generation_config.json   optional: the model's own sampling defaults (see generation_config.py)
 
 Only safetensors are read or written: nothing is ever unpickled.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
 
 from .config import TransfusionConfig
+from .generation_config import Settings, load_generation_config, save_generation_config
 from .model import Transfusion
 from .shards import has_weights, load_weights, save_weights
 from .tokenizer import Tokenizer
@@ -31,6 +33,7 @@ class Checkpoint:
     model: Transfusion
     tokenizer: Tokenizer
     vae: AutoencoderKL
+    defaults: Settings = field(default_factory=Settings)  # what a call samples with unless told otherwise
 
     @property
     def config(self) -> TransfusionConfig:
@@ -45,6 +48,7 @@ class Checkpoint:
         save_weights(self.model, path, max_shard_mb)
         self.tokenizer.save(path / "tokenizer.model")
         self.vae.save_pretrained(path / "vae", safe_serialization=True)
+        save_generation_config(self.defaults, path)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, device: str | torch.device = "cpu") -> "Checkpoint":
@@ -53,6 +57,7 @@ class Checkpoint:
         if missing:
             raise FileNotFoundError(f"{path} is not a Transfusion checkpoint: missing {', '.join(missing)}")
         config = TransfusionConfig.load(path / "config.json")
+        defaults = load_generation_config(path)
         model = Transfusion(config)
         load_weights(model, path)
         tokenizer = Tokenizer.load(path / "tokenizer.model")
@@ -61,5 +66,5 @@ class Checkpoint:
         vae = AutoencoderKL.from_pretrained(path / "vae", use_safetensors=True, local_files_only=True)
         if vae.config.latent_channels != config.vae.latent_channels:
             raise ValueError(f"{path}: VAE latent channels {vae.config.latent_channels} != config {config.vae.latent_channels}")
-        return cls(model.to(device).eval(), tokenizer, vae.to(device).eval())
+        return cls(model.to(device).eval(), tokenizer, vae.to(device).eval(), defaults)
 

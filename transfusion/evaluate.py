@@ -38,6 +38,12 @@ class WithSettings:
     def chat(self, messages, seed=0):
         return self.pipe.chat(messages, seed=seed, **self.settings)
 
+    def sampling(self) -> dict:
+        """The drawing settings every call uses: the checkpoint's defaults with the overrides."""
+        s = self.pipe.settings(**self.settings)
+        return {"steps": s.steps, "guidance": s.guidance, "image_guidance": s.image_guidance,
+                "sampler": s.sampler or "default"}
+
 
 def load_model(name: str, seed: int, quantization: str | None = None, **settings):
     """'oracle', 'random', or the path of a saved TransfusionPipeline."""
@@ -69,8 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="prompts per text_to_image call")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     parser.add_argument("--quantization", choices=["none", "int8"], default="none", help="weights of a checkpoint")
-    parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the pipeline's)")
-    parser.add_argument("--guidance", type=float, default=None, help="text guidance scale (default: the pipeline's)")
+    parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the checkpoint's)")
+    parser.add_argument("--guidance", type=float, default=None, help="text guidance scale (default: the checkpoint's)")
     parser.add_argument("--sampler", default=None, help="sampler name (default: the objective's)")
     args = parser.parse_args(argv)
     if args.cases < 1:
@@ -81,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(args.model, args.seed, quantization, **settings)
     results = evaluate(model, cases=args.cases, seed=args.seed, batch_size=args.batch_size)
     results["model"] = args.model
+    if isinstance(model, WithSettings):
+        results["sampling"] = model.sampling()
     print(format_table(results))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -14,44 +14,13 @@ With no image in the prompt, i equals n and the row is not computed: pred = n + 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from .checkpoint import Checkpoint
 from .diffusion import Diffusion
 from .documents import Sequence, encode_document, parts_of, unconditional
+from .generation_config import Settings
 from .kv_cache import KVCache, run_tokens
-
-
-@dataclass
-class Settings:
-    """What a user may set for one call; the defaults are the ones the evaluator measures."""
-
-    steps: int = 25  # denoising steps
-    guidance: float = 3.0  # text guidance scale (s_txt)
-    image_guidance: float = 1.5  # image guidance scale for edits (s_img)
-    sampler: str | None = None  # None: the objective's default (see diffusion.SAMPLERS)
-    temperature: float = 0.0  # 0: greedy
-    top_p: float = 1.0
-    max_new_tokens: int = 128
-
-    def __post_init__(self) -> None:
-        checks = [
-            (isinstance(self.steps, int) and 1 <= self.steps <= 1000, "steps must be an integer from 1 to 1000"),
-            (_finite(self.guidance) and 0 <= self.guidance <= 50, "guidance must be a number from 0 to 50"),
-            (_finite(self.image_guidance) and 0 <= self.image_guidance <= 50, "image_guidance must be a number from 0 to 50"),
-            (_finite(self.temperature) and 0 <= self.temperature <= 5, "temperature must be a number from 0 to 5"),
-            (_finite(self.top_p) and 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
-            (isinstance(self.max_new_tokens, int) and 1 <= self.max_new_tokens <= 4096, "max_new_tokens must be an integer from 1 to 4096"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-
-
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and x == x and abs(x) != float("inf")
 
 
 def _device(ckpt: Checkpoint) -> torch.device:

@@ -8,7 +8,9 @@
     reply = pipe.chat([{"role": "user", "content": "draw a large blue square"}], seed=0)
 
 Images of any size or mode are accepted (converted to the model's RGB size). Every call takes
-the settings of `generation.Settings` as keyword arguments; the same seed gives the same output.
+the settings of `generation_config.Settings` as keyword arguments; those not given are the
+checkpoint's defaults (`pipe.defaults`: the library's, or its `generation_config.json`). The
+same seed gives the same output.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from PIL import Image
 
 from .checkpoint import Checkpoint
 from .documents import parts_of
-from .generation import Settings, draw_images, generate
+from .generation import draw_images, generate
+from .generation_config import Settings
 from .vae import decode, encode, to_pil, to_tensor
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "assets" / "model"
@@ -49,6 +52,15 @@ class TransfusionPipeline:
         ckpt.model.to(device)
         ckpt.vae.to(device)
         return cls(ckpt, quantization)
+
+    @property
+    def defaults(self) -> Settings:
+        """The settings a call uses for every keyword it is not given."""
+        return self.checkpoint.defaults
+
+    def settings(self, **overrides) -> Settings:
+        """The checkpoint's defaults with these keyword settings in their place."""
+        return self.defaults.with_overrides(**overrides)
 
     @property
     def device(self) -> torch.device:
@@ -90,7 +102,7 @@ class TransfusionPipeline:
         if not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
             raise ValueError("a prompt must be a non-empty string")
         chats = [[{"role": "user", "content": p}, {"role": "assistant", "content": []}] for p in prompts]
-        x, _, _ = draw_images(self.checkpoint, chats, Settings(**settings), [_seed(seed) + k for k in range(len(prompts))])
+        x, _, _ = draw_images(self.checkpoint, chats, self.settings(**settings), [_seed(seed) + k for k in range(len(prompts))])
         images = self._images(x)
         return images[0] if isinstance(prompt, str) else images
 
@@ -109,7 +121,7 @@ class TransfusionPipeline:
         return self._text([{"role": "user", "content": [image, question]}], settings)
 
     def _text(self, messages: list[dict], settings: dict) -> str:
-        parts = generate(self.checkpoint, self._with_latents(messages), Settings(**settings), allow_images=False)
+        parts = generate(self.checkpoint, self._with_latents(messages), self.settings(**settings), allow_images=False)
         return "".join(p for p in parts if isinstance(p, str)).strip()
 
     @torch.no_grad()
@@ -118,7 +130,7 @@ class TransfusionPipeline:
         `on_token(id)` sees every sampled token as it is decoded (`tokenizer.boi_id` marks the
         start of an image), `on_step(i, total, latents)` every denoising step of an image
         (`preview(latents)` turns those latents into a picture)."""
-        parts = generate(self.checkpoint, self._with_latents(messages), Settings(**settings), _seed(seed),
+        parts = generate(self.checkpoint, self._with_latents(messages), self.settings(**settings), _seed(seed),
                          on_token=on_token, on_step=on_step)
         return [p if isinstance(p, str) else self._images(p[None])[0] for p in parts]
 
@@ -129,7 +141,7 @@ class TransfusionPipeline:
             raise ValueError("an instruction must be a non-empty string")
         latent = self._latents([image])[0]
         chat = [{"role": "user", "content": [latent, instruction]}, {"role": "assistant", "content": []}]
-        x, _, _ = draw_images(self.checkpoint, [chat], Settings(**settings), [_seed(seed)], on_step)
+        x, _, _ = draw_images(self.checkpoint, [chat], self.settings(**settings), [_seed(seed)], on_step)
         return self._images(x)[0]
 
     @torch.no_grad()

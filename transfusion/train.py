@@ -177,8 +177,9 @@ def evaluate_at_end(out: Path, cases: int, seed: int, say) -> None:
     from .evaluate import load_model as evaluation_model
     from .evaluation import evaluate, format_table
 
-    results = evaluate(evaluation_model(str(out / "model"), seed), cases=cases, seed=seed)
-    results["model"] = str(out / "model")
+    model = evaluation_model(str(out / "model"), seed)
+    results = evaluate(model, cases=cases, seed=seed)
+    results["model"], results["sampling"] = str(out / "model"), model.sampling()
     table = format_table(results)
     (out / "eval.md").write_text(table + "\n")
     (out / "eval.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -219,7 +219,7 @@ def stream_reply(pipe, messages: list[dict], seed: int, settings: dict, previews
     often (every update costs the server tens of milliseconds to send), except that the
     first, every one that starts a new part, and the last are always sent. `coalesce=False`:
     a snapshot after every event, however slow the reader (for tests)."""
-    shown = preview_steps(settings.get("steps", 25), previews)
+    shown = preview_steps(settings.get("steps", pipe.defaults.steps), previews)
 
     def work(emit):
         def on_step(i, total, latents):

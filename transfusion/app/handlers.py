@@ -22,7 +22,7 @@ from .context import fit_context
 from .editor import MAX_VERSIONS, EditSession
 from .files import image_file
 from .runtime import checkpoint_dir, load_pipeline
-from .settings import resolve_seed, samplers_for, to_settings
+from .settings import Control, controls_for, resolve_seed, samplers_for, to_settings
 from .stream import Done, TimeLimit, stream_batches
 from .text import user_text
 
@@ -54,6 +54,11 @@ class Demo:
     def _too_slow(self, e: TimeLimit) -> gr.Error:
         return gr.Error(f"This request was stopped after the time limit of {e.seconds:g} s: "
                         "try fewer denoising steps or a shorter reply.")
+
+    @property
+    def controls(self) -> dict[str, Control]:
+        """The sliders, starting at the loaded checkpoint's defaults."""
+        return controls_for(self.pipe.defaults)
 
     @property
     def samplers(self) -> list[str]:

@@ -1,8 +1,9 @@
-"""The app's settings: slider ranges and hints, and UI values -> `generation.Settings` kwargs.
+"""The app's settings: slider ranges and hints, and UI values -> `generation_config.Settings` kwargs.
 
 Browsers send numbers as floats and empty fields as None; this module turns them into the
 pipeline's keyword settings, or raises `ValueError` with a message fit to show the user.
-The ranges of the sliders sit inside the ranges that `Settings` accepts.
+The ranges of the sliders sit inside the ranges that `Settings` accepts; their starting values
+are the loaded checkpoint's defaults (`controls_for(pipe.defaults)`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import dataclasses
 import random
 from dataclasses import dataclass
 
-from ..generation import Settings
+from ..generation_config import Settings
 
 DEFAULTS = Settings()
 MAX_SEED = 2**32 - 1  # seeds travel through JavaScript numbers: keep them well inside 2**53
@@ -47,6 +48,12 @@ CONTROLS: dict[str, Control] = {
 INTEGERS = ("steps", "max_new_tokens")
 
 
+def controls_for(defaults: Settings) -> dict[str, Control]:
+    """The sliders, each starting at the checkpoint's default (kept inside the slider's range)."""
+    return {name: dataclasses.replace(c, value=min(max(getattr(defaults, name), c.minimum), c.maximum))
+            for name, c in CONTROLS.items()}
+
+
 def samplers_for(objective: str) -> list[str]:
     """The sampler names a model trained with `objective` accepts, "default" first."""
     return [DEFAULT_SAMPLER, *(("euler",) if objective == "flow" else ("ddim", "ddpm", "dpm++"))]
@@ -54,6 +61,7 @@ def samplers_for(objective: str) -> list[str]:
 
 def to_settings(**values) -> dict:
     """UI values (any of the `Settings` fields) -> keyword settings for the pipeline.
+    The sampler "default" is left out, so that the checkpoint's own default applies.
     Raises ValueError naming the setting and its valid range."""
     unknown = set(values) - {f.name for f in dataclasses.fields(Settings)}
     if unknown:
@@ -62,7 +70,8 @@ def to_settings(**values) -> dict:
     for name, value in values.items():
         label = CONTROLS[name].label if name in CONTROLS else name
         if name == "sampler":
-            out[name] = None if value in (None, "", DEFAULT_SAMPLER) else value
+            if value not in (None, "", DEFAULT_SAMPLER):
+                out[name] = value
             continue
         if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{label}: enter a number")

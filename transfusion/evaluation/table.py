@@ -30,8 +30,10 @@ def format_table(results: dict) -> str:
     speed = results["speed"]
     rows.append(("speed", "seconds per image (text → image)", f"{speed['seconds per image']:.4f}", str(speed["images"])))
 
-    lines = [
-        f"ShapesWorld evaluation: {results['cases per group']} cases per group, seed {results['seed']}",
+    lines = [f"ShapesWorld evaluation: {results['cases per group']} cases per group, seed {results['seed']}"]
+    if "sampling" in results:
+        lines.append("sampling: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in results["sampling"].items()))
+    lines += [
         "",
         "| capability | measure | score | cases |",
         "| --- | --- | ---: | ---: |",
