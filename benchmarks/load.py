@@ -23,12 +23,16 @@ import time
 from gradio_client import Client, handle_file
 
 from transfusion.app.examples import EDITS, chat_examples, example_images
-from transfusion.app.settings import CONTROLS, DEFAULT_SAMPLER
+from transfusion.app.settings import DEFAULT_SAMPLER, controls_for
 from transfusion.app.testing import AppServer
+from transfusion.generation_config import load_generation_config
+from transfusion.pipeline import BUILT_IN
 
 
-def settings(steps: int | None) -> dict:
-    values = {name: CONTROLS[name].value for name in ("steps", "guidance", "image_guidance")}
+def settings(checkpoint: str | None, steps: int | None) -> dict:
+    """The sliders' starting values for `checkpoint` (its generation_config.json), as a user sends them."""
+    controls = controls_for(load_generation_config(checkpoint or BUILT_IN))
+    values = {name: c.value for name, c in controls.items()}
     if steps:
         values["steps"] = steps
     return values
@@ -40,8 +44,8 @@ def one_request(client: Client, k: int, s: dict) -> None:
         example = chat_examples()[k // 2 % len(chat_examples())]  # drawing, questions and edits of a picture
         message = {"text": example["text"], "files": [handle_file(f) for f in example["files"]]}
         client.predict(message, [], k, False, s["steps"], s["guidance"],
-                       s["image_guidance"], DEFAULT_SAMPLER, CONTROLS["temperature"].value, CONTROLS["top_p"].value,
-                       CONTROLS["max_new_tokens"].value, api_name="/chat")
+                       s["image_guidance"], DEFAULT_SAMPLER, s["temperature"], s["top_p"],
+                       s["max_new_tokens"], api_name="/chat")
     else:
         picture, instruction = EDITS[k // 2 % len(EDITS)]
         client.predict(handle_file(str(example_images()[picture])), instruction, k, False, s["steps"], s["guidance"],
@@ -104,13 +108,14 @@ def model_seconds(server: AppServer | None, skip: int = 0) -> list[float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--url", help="a running server (default: start app.py here)")
-    p.add_argument("--checkpoint", help="checkpoint for the started server (default: the built-in model)")
+    p.add_argument("--checkpoint", help="checkpoint for the started server, and whose default settings to send "
+                                        "(default: the built-in model)")
     p.add_argument("--levels", default="1,4,8", help="concurrent clients, comma-separated")
     p.add_argument("--per-client", type=int, default=6, help="requests each client sends at each level")
     p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the app's)")
     p.add_argument("--soak", type=int, default=200, help="requests in a row for the memory figure (0: skip)")
     args = p.parse_args()
-    s = settings(args.steps)
+    s = settings(args.checkpoint, args.steps)
     server_args = ["--checkpoint", args.checkpoint] if args.checkpoint else []
     with (contextlib.nullcontext() if args.url else AppServer(server_args, timeout=300)) as server:
         url = args.url or server.url
