@@ -13,7 +13,7 @@ What it does
      peer demanded another torch, pip fails and so does this script. The peer never enters our
      own environment.
   2. Times our model through `TransfusionPipeline.from_pretrained(--model)` at the default
-     settings (25 steps, text guidance 3.0, the objective's default sampler).
+     settings (the checkpoint's defaults: `pipe.defaults`; --steps overrides the steps).
   3. Runs `benchmarks/peer_child.py` in that venv: it builds the peer's `Transfusion` with random
      weights (speed does not depend on training) and times it through its own public calls
      (`sample_many`, `sample`, `generate_text_only`). Both sides run in float32 on the CPU with
@@ -80,7 +80,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from transfusion import TransfusionPipeline  # noqa: E402
 from transfusion.documents import encode_document  # noqa: E402
-from transfusion.generation import Settings, draw_images, generate  # noqa: E402
+from transfusion.generation import draw_images, generate  # noqa: E402
+from transfusion.generation_config import Settings  # noqa: E402
 
 PEER_VERSION = "0.20.0"
 PEER = f"transfusion-pytorch=={PEER_VERSION}"
@@ -174,7 +175,7 @@ def text_chat(pipe: TransfusionPipeline) -> tuple[list[dict], int]:
 
 def ours(pipe: TransfusionPipeline, args) -> dict:
     ckpt, config = pipe.checkpoint, pipe.checkpoint.config
-    settings = Settings(steps=args.steps)
+    settings = pipe.settings(steps=args.steps)
     chat = [{"role": "user", "content": PROMPT}, {"role": "assistant", "content": []}]
     prompt_tokens = len(encode_document(chat, ckpt.tokenizer, config, close=False)) + 1  # + BOI
     image = measure(ckpt.model, lambda: draw_images(ckpt, [chat], settings, [0]), args.repeats)
@@ -204,7 +205,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="assets/model", help="our checkpoint folder (relative to the repo root or absolute)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per figure (the median is shown)")
-    p.add_argument("--steps", type=int, default=Settings().steps, help="denoising steps, ours and the matched peer's")
+    p.add_argument("--steps", type=int, default=None, help="denoising steps, ours and the matched peer's "
+                                                             "(default: the checkpoint's)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads, both sides")
     p.add_argument("--skip-param-matched", action="store_true", help="time only the same-shape peer model")
     args = p.parse_args(argv)
@@ -217,6 +219,7 @@ def main(argv=None) -> None:
     torch.manual_seed(0)
     pipe = TransfusionPipeline.from_pretrained(model, device="cpu")
     config = pipe.checkpoint.config
+    args.steps = args.steps or pipe.defaults.steps
     if config.patch_encoder != "linear":
         print(f"note: our patch encoder is {config.patch_encoder!r}; the peer's is linear (not matched)")
     print(f"threads {args.threads}, repeats {args.repeats}, steps {args.steps}; timing ours ...", flush=True)
@@ -226,7 +229,7 @@ def main(argv=None) -> None:
                 hidden=config.hidden_dim, latent_channels=config.vae.latent_channels,
                 latent_size=config.vae.latent_size, patch_size=config.patch_size,
                 prompt_text_tokens=us["prompt_tokens"] - 2,  # the peer adds [sos] and [som]
-                steps=args.steps, guidance=Settings().guidance, text_context=us["text"]["context"],
+                steps=args.steps, guidance=pipe.defaults.guidance, text_context=us["text"]["context"],
                 new_tokens=us["text"]["tokens"], repeats=args.repeats, threads=args.threads, seed=0,
                 our_params=us["params"], skip_param_matched=args.skip_param_matched)
     print("timing the peer ...", flush=True)
@@ -242,7 +245,7 @@ def main(argv=None) -> None:
           f"MLP hidden {config.hidden_dim}, text vocab {config.vocab_size}, latent {config.vae.latent_channels}x"
           f"{config.vae.latent_size}x{config.vae.latent_size} in {config.patch_size}x{config.patch_size} patches "
           f"= {image_tokens} image tokens, {us['prompt_tokens']} prompt tokens before the image, guidance "
-          f"{Settings().guidance} on both, {args.steps} steps")
+          f"{pipe.defaults.guidance} on both, {args.steps} steps")
 
     print("\nparameters (transformer with its text and patch layers; no VAE):")
     print(f"  ours                      {fmt_params(us['params'])}")

@@ -479,3 +479,13 @@ def test_app_builds_from_the_package(demo):
     blocks = app.build(demo)
     names = {d.api_name for d in blocks.fns.values()}
     assert {"chat", "retry", "undo", "clear", "edit", "keep_editing", "back"} <= names
+
+
+def test_the_sliders_start_at_the_checkpoints_defaults(demo, monkeypatch):
+    import app
+
+    monkeypatch.setattr(demo.pipe.checkpoint, "defaults", Settings(steps=7, guidance=2.5))
+    sliders = [b for b in app.build(demo).blocks.values() if isinstance(b, gr.Slider)]
+    steps = [b.value for b in sliders if b.label == CONTROLS["steps"].label]
+    guidance = [b.value for b in sliders if b.label == CONTROLS["guidance"].label]
+    assert steps == [7, 7] and guidance == [2.5, 2.5]  # the chat's and the editor's

@@ -7,7 +7,8 @@ from conftest import latent
 from transfusion import generation
 from transfusion.checkpoint import Checkpoint
 from transfusion.config import preset
-from transfusion.generation import Settings, draw_images, generate
+from transfusion.generation import draw_images, generate
+from transfusion.generation_config import Settings
 from transfusion.model import Transfusion
 from transfusion.pipeline import TransfusionPipeline
 from transfusion.sampling import generate_text_naive, sample_image_naive

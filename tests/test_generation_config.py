@@ -82,3 +82,11 @@ def test_the_sliders_start_at_the_checkpoints_defaults():
     assert controls["temperature"] == CONTROLS["temperature"]
     assert "sampler" not in to_settings(sampler="default")  # "default": the checkpoint's own sampler
     assert to_settings(sampler="euler") == {"sampler": "euler"}
+
+
+def test_a_sampler_that_does_not_fit_the_objective_is_refused_at_load(saved):
+    objective = Checkpoint.from_pretrained(saved).config.objective
+    wrong = "euler" if objective != "flow" else "ddim"
+    (saved / GENERATION_CONFIG).write_text(json.dumps({"sampler": wrong}))
+    with pytest.raises(ValueError, match=f"sampler '{wrong}', which does not fit the '{objective}' objective"):
+        Checkpoint.from_pretrained(saved)

@@ -38,6 +38,7 @@ def test_few_steps_write_a_checkpoint_that_loads_and_samples(vae_dir, tmp_path):
     assert (tmp_path / "run" / "samples" / "step000003.png").exists()
     table = (tmp_path / "run" / "eval.md").read_text()  # the evaluator's table at the end
     assert "| text → image | exact scene, 1 object |" in table and "| image → text | exact canonical caption |" in table
+    assert "\nsampling: steps 25, guidance 3.0" in table
     pipe = TransfusionPipeline.from_pretrained(tmp_path / "run" / "model", device="cpu")
     image = pipe.text_to_image("a small red circle in the center on a white background", steps=2)
     assert image.size == (64, 64)
@@ -60,6 +61,20 @@ def test_resume_continues_exactly(vae_dir, tmp_path):
     assert sa["scheduler"] == sb["scheduler"] and sa["ema_steps"] == sb["ema_steps"]
     log = [json.loads(line)["step"] for line in (tmp_path / "broken" / "log.jsonl").read_text().splitlines()]
     assert log == [1, 2, 3, 4]
+
+
+def test_a_warm_start_keeps_weights_tokenizer_and_sampling_defaults(vae_dir, tmp_path):
+    from transfusion.checkpoint import Checkpoint
+    from transfusion.generation_config import Settings, save_generation_config
+
+    train.main(train_args(vae_dir, tmp_path / "first", 2))
+    save_generation_config(Settings(steps=7), tmp_path / "first" / "model")
+    train.main(train_args(vae_dir, tmp_path / "warm", 1, "--init-from", str(tmp_path / "first" / "model"), "--lr", "0"))
+    first, warm = (Checkpoint.from_pretrained(tmp_path / run / "model") for run in ("first", "warm"))
+    assert warm.defaults == Settings(steps=7)
+    assert (tmp_path / "warm" / "tokenizer.model").read_bytes() == (tmp_path / "first" / "model" / "tokenizer.model").read_bytes()
+    a, b = first.model.state_dict(), warm.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # learning rate 0: the weights it started from
 
 
 def test_a_folder_of_image_caption_pairs_trains(vae_dir, tmp_path):

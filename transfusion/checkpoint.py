@@ -18,6 +18,7 @@ import torch
 from diffusers import AutoencoderKL
 
 from .config import TransfusionConfig
+from .diffusion import SAMPLERS
 from .generation_config import Settings, load_generation_config, save_generation_config
 from .model import Transfusion
 from .shards import has_weights, load_weights, save_weights
@@ -58,6 +59,9 @@ class Checkpoint:
             raise FileNotFoundError(f"{path} is not a Transfusion checkpoint: missing {', '.join(missing)}")
         config = TransfusionConfig.load(path / "config.json")
         defaults = load_generation_config(path)
+        if defaults.sampler is not None and defaults.sampler not in SAMPLERS[config.objective]:
+            raise ValueError(f"{path}: generation_config.json asks for sampler {defaults.sampler!r}, which does not fit "
+                             f"the {config.objective!r} objective; choose from {SAMPLERS[config.objective]}")
         model = Transfusion(config)
         load_weights(model, path)
         tokenizer = Tokenizer.load(path / "tokenizer.model")

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quantization", choices=["none", "int8"], default="none", help="weights of a checkpoint")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the checkpoint's)")
     parser.add_argument("--guidance", type=float, default=None, help="text guidance scale (default: the checkpoint's)")
-    parser.add_argument("--sampler", default=None, help="sampler name (default: the objective's)")
+    parser.add_argument("--sampler", default=None, help="sampler name (default: the checkpoint's)")
     args = parser.parse_args(argv)
     if args.cases < 1:
         parser.error("--cases must be at least 1")

@@ -27,6 +27,7 @@ from .checkpoint import Checkpoint
 from .config import VAEConfig, preset
 from .diffusion import Diffusion
 from .documents import cfg_dropout, encode_document, latents_for_documents
+from .generation_config import Settings, load_generation_config
 from .loss import transfusion_loss
 from .model import Transfusion
 from .sampling import sample_image_naive
@@ -55,7 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--vae", type=Path, help="trained VAE folder (diffusers format, from transfusion.train_vae)")
     p.add_argument("--data", default="shapesworld", help="'shapesworld' or a folder with captions.jsonl")
     p.add_argument("--out", type=Path, help="output folder")
-    p.add_argument("--init-from", type=Path, help="warm start: a checkpoint folder whose weights and tokenizer to start from")
+    p.add_argument("--init-from", type=Path, help="warm start: a checkpoint folder whose weights, tokenizer and sampling defaults to start from")
     p.add_argument("--steps", type=int, default=1000, help="optimizer steps in all (a resumed run goes on to this)")
     p.add_argument("--batch-size", type=int, default=32, help="documents per micro-batch per process")
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
@@ -125,6 +126,8 @@ def main(argv=None) -> None:
     model = Transfusion(config)
     if args.init_from:
         load_weights(model, args.init_from)
+    # a warm start keeps the sampling defaults of the checkpoint it starts from
+    defaults = load_generation_config(args.init_from) if args.init_from else Settings()
     optimizer = adamw(model, args.lr, args.weight_decay)
     scheduler = warmup_cosine(optimizer, args.warmup, args.steps, args.min_lr_ratio)
     settings = LoopSettings(out=args.out, steps=args.steps, grad_accum=args.grad_accum, clip=args.clip,
@@ -152,7 +155,7 @@ def main(argv=None) -> None:
         return loss, parts, sum(len(s) for s in seqs)
 
     def current_checkpoint() -> Checkpoint:
-        return Checkpoint(loop.ema_model(lambda: Transfusion(config)).to(accelerator.device), tokenizer, vae)
+        return Checkpoint(loop.ema_model(lambda: Transfusion(config)).to(accelerator.device), tokenizer, vae, defaults)
 
     def on_sample(step: int) -> None:
         ckpt = current_checkpoint()
