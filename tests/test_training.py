@@ -1,6 +1,7 @@
 """The two training commands on tiny configs: checkpoints that load and sample, exact resume."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -97,3 +98,29 @@ def test_a_folder_entry_outside_the_folder_is_refused(tmp_path):
     (tmp_path / "captions.jsonl").write_text(json.dumps({"image": "../secret.png", "caption": "x"}))
     with pytest.raises(ValueError, match="outside"):
         FolderSource(tmp_path)
+
+
+def test_a_mixture_changes_some_task_weights_and_keeps_the_rest():
+    from transfusion.shapesworld import DEFAULT_MIXTURE
+    from transfusion.shapesworld.documents import task_of
+    from transfusion.training.sources import ShapesWorldSource
+
+    assert ShapesWorldSource(0, {"edit": 0.4}).mixture == {**DEFAULT_MIXTURE, "edit": 0.4}
+    same = ShapesWorldSource(0, dict(DEFAULT_MIXTURE))
+    assert [same.document(i) == ShapesWorldSource(0).document(i) for i in range(5)] == [True] * 5
+    only_edits = ShapesWorldSource(0, {task: 0 for task in DEFAULT_MIXTURE} | {"edit": 1})
+    assert {task_of(i, 0, only_edits.mixture) for i in range(50)} == {"edit"}
+
+
+@pytest.mark.parametrize("mixture, data, message", [
+    ('{"edits": 1}', "shapesworld", "unknown tasks in mixture: \\['edits'\\]"),
+    ('{"edit": "more"}', "shapesworld", "mixture weights must be numbers"),
+    ('{"edit": -1}', "shapesworld", "weights must be >= 0"),
+    ('[1, 2]', "shapesworld", "expected a JSON object"),
+    ('{"edit": 0.4}', "FOLDER", "applies to ShapesWorld only"),
+])
+def test_a_bad_mixture_is_refused_before_training(tmp_path, capsys, mixture, data, message):
+    data = str(tmp_path) if data == "FOLDER" else data
+    with pytest.raises(SystemExit):
+        train.parse_args(["--vae", "v", "--out", str(tmp_path / "run"), "--data", data, "--mixture", mixture])
+    assert re.search(message, capsys.readouterr().err)

@@ -55,6 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model", type=json.loads, default={}, help="JSON dict of TransfusionConfig overrides")
     p.add_argument("--vae", type=Path, help="trained VAE folder (diffusers format, from transfusion.train_vae)")
     p.add_argument("--data", default="shapesworld", help="'shapesworld' or a folder with captions.jsonl")
+    p.add_argument("--mixture", type=json.loads, default=None,
+                   help="ShapesWorld task weights to change, as JSON, e.g. '{\"edit\": 0.4}'; the others keep their "
+                        "defaults (transfusion.shapesworld.DEFAULT_MIXTURE); a resumed run needs the same")
     p.add_argument("--out", type=Path, help="output folder")
     p.add_argument("--init-from", type=Path, help="warm start: a checkpoint folder whose weights, tokenizer and sampling defaults to start from")
     p.add_argument("--steps", type=int, default=1000, help="optimizer steps in all (a resumed run goes on to this)")
@@ -91,6 +94,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         args = p.parse_args(argv)
     if args.vae is None or args.out is None:
         p.error("--vae and --out are required (on the command line or in --config)")
+    if args.mixture is not None:
+        try:
+            if not isinstance(args.mixture, dict):
+                raise ValueError(f"expected a JSON object of task weights, got {args.mixture!r}")
+            make_source(args.data, args.seed, args.mixture)
+        except ValueError as e:
+            p.error(f"--mixture: {e}")
     return args
 
 
@@ -112,7 +122,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     accelerator = Accelerator(mixed_precision=args.precision)
     torch.manual_seed(args.seed)
-    source = make_source(args.data, args.seed)
+    source = make_source(args.data, args.seed, args.mixture)
     tokenizer = make_tokenizer(args, source)
     vae = AutoencoderKL.from_pretrained(args.vae, use_safetensors=True, local_files_only=True).eval()
     vae.requires_grad_(False)

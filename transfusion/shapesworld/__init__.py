@@ -8,7 +8,7 @@ See `SHAPES_WORLD.md` (the contract) and `docs/shapesworld.md` (the design).
 
 from .analyse import Unreadable, analyse
 from .captions import canonical_caption, paraphrase, parse_caption
-from .documents import DEFAULT_MIXTURE, document, stream, text_corpus
+from .documents import DEFAULT_MIXTURE, check_mixture, document, stream, text_corpus
 from .edits import EDIT_KINDS, Edit, parse_edit, random_edit
 from .questions import Question, answer, questions_for
 from .render import render
@@ -16,6 +16,7 @@ from .world import HELD_OUT_PAIRS, Obj, Scene, random_scene
 
 __all__ = [
     "DEFAULT_MIXTURE",
+    "check_mixture",
     "EDIT_KINDS",
     "HELD_OUT_PAIRS",
     "Edit",

@@ -174,10 +174,13 @@ TASKS = {
 # ---------------------------------------------------------------- the stream
 
 
-def _check_mixture(mixture: dict[str, float]) -> None:
+def check_mixture(mixture: dict[str, float]) -> None:
+    """Raise ValueError unless `mixture` maps known task names to weights >= 0 with a positive sum."""
     unknown = set(mixture) - set(TASKS)
     if unknown:
         raise ValueError(f"unknown tasks in mixture: {sorted(unknown)}; known: {sorted(TASKS)}")
+    if not all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in mixture.values()):
+        raise ValueError(f"mixture weights must be numbers, got {mixture}")
     if any(w < 0 for w in mixture.values()) or sum(mixture.values()) <= 0:
         raise ValueError(f"mixture weights must be >= 0 with a positive sum, got {mixture}")
 
@@ -187,7 +190,7 @@ def _start(index: int, seed: int, mixture: dict[str, float] | None) -> tuple[ran
     if index < 0:
         raise ValueError(f"document index must be >= 0, got {index}")
     mixture = DEFAULT_MIXTURE if mixture is None else mixture
-    _check_mixture(mixture)
+    check_mixture(mixture)
     rng = random.Random(f"{seed}:{index}")  # a str seed hashes with SHA-512: stable everywhere
     names = list(mixture)
     return rng, rng.choices(names, weights=[mixture[n] for n in names])[0]

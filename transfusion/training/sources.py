@@ -15,16 +15,20 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..shapesworld import DEFAULT_MIXTURE, check_mixture, random_scene, render
 from ..shapesworld import document as shapes_document
-from ..shapesworld import random_scene, render
 
 DESCRIBE = ("describe this image", "what is in this picture?", "caption this image")
 
 
 class ShapesWorldSource:
-    """The endless, seeded ShapesWorld stream (`transfusion.shapesworld`)."""
+    """The endless, seeded ShapesWorld stream (`transfusion.shapesworld`). `mixture` changes the
+    weights of some tasks (e.g. {"edit": 0.4}); the others keep `DEFAULT_MIXTURE`'s."""
 
     def __init__(self, seed: int = 0, mixture: dict[str, float] | None = None):
+        if mixture is not None:
+            mixture = {**DEFAULT_MIXTURE, **mixture}  # the default order: the same draw for the same weights
+            check_mixture(mixture)
         self.seed, self.mixture = seed, mixture
 
     def document(self, index: int) -> list[dict]:
@@ -77,6 +81,10 @@ class FolderSource:
         return self._pair(index)[0]
 
 
-def make_source(data: str, seed: int):
-    """'shapesworld' or a folder path."""
-    return ShapesWorldSource(seed) if data == "shapesworld" else FolderSource(data, seed)
+def make_source(data: str, seed: int, mixture: dict[str, float] | None = None):
+    """'shapesworld' (with `mixture`'s task weights, if given) or a folder path."""
+    if data == "shapesworld":
+        return ShapesWorldSource(seed, mixture)
+    if mixture is not None:
+        raise ValueError("a task mixture applies to ShapesWorld only, not to a folder of image-caption pairs")
+    return FolderSource(data, seed)
