@@ -2,6 +2,7 @@
 callbacks, settings, the device policy, chat history <-> messages, the edit session, the
 About text, the examples, and the handlers on a tiny scripted checkpoint."""
 
+import functools
 import os
 import random
 import threading
@@ -384,7 +385,11 @@ def run(gen):
     return out
 
 
-def test_chat_send_streams_with_progress_and_serialises_on_the_lock(demo):
+def test_chat_send_streams_with_progress_and_serialises_on_the_lock(demo, monkeypatch):
+    from transfusion.app import handlers
+
+    # every event its own update: a slow reader (a busy CPU) would otherwise fold step 1 into the last
+    monkeypatch.setattr(handlers, "stream_reply", functools.partial(handlers.stream_reply, coalesce=False))
     progress = Recorder()
     outs = list(demo.chat_send({"text": "draw a large red circle in the center on a white background", "files": []},
                                [], 4, False, *FAST.values(), progress=progress))
