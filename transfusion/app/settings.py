@@ -12,7 +12,7 @@ import dataclasses
 import random
 from dataclasses import dataclass
 
-from ..generation_config import Settings
+from ..generation_config import FIELDS, Settings
 
 DEFAULTS = Settings()
 MAX_SEED = 2**32 - 1  # seeds travel through JavaScript numbers: keep them well inside 2**53
@@ -63,7 +63,7 @@ def to_settings(**values) -> dict:
     """UI values (any of the `Settings` fields) -> keyword settings for the pipeline.
     The sampler "default" is left out, so that the checkpoint's own default applies.
     Raises ValueError naming the setting and its valid range."""
-    unknown = set(values) - {f.name for f in dataclasses.fields(Settings)}
+    unknown = set(values) - FIELDS
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
     out = {}
