@@ -27,7 +27,7 @@ EXACT_MIN = 5
 TWO_OBJECTS_MIN = 5
 QUESTION_MIN = 7
 CAPTION_MIN = 6
-EDIT_MIN = 5
+EDIT_MIN = 4
 
 
 @pytest.fixture(scope="module")
