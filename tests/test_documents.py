@@ -35,14 +35,25 @@ def test_chat_template(tokenizer, tiny_config):
 
 
 def test_loss_follows_roles(tokenizer, tiny_config):
-    tk, L = tokenizer, tiny_config.patches_per_image
+    tk = tokenizer
     seq = encode_document(chat(tiny_config), tk, tiny_config)
-    lm = dict(enumerate(seq.lm_loss))
-    with_loss = [seq.tokens[i] for i, v in lm.items() if v]
-    # the assistant's words, BOI, EOI (predicted at the last patch) and EOS; nothing of the user
-    assert with_loss == tk.encode("here it is") + [tk.boi_id, tk.pad_id, tk.eos_id, tk.boi_id, tk.pad_id, tk.eos_id]
-    assert seq.lm_loss[seq.image_starts[0] + L - 1]  # last patch predicts EOI
+    with_loss = [token for token, loss in zip(seq.tokens, seq.lm_loss) if loss]
+    # the assistant's words, BOI, EOI and EOS; nothing of the user's, no patch slot
+    assert with_loss == tk.encode("here it is") + [tk.boi_id, tk.eoi_id, tk.eos_id, tk.boi_id, tk.eoi_id, tk.eos_id]
     assert seq.image_noised == [True, True]
+
+
+def test_eoi_is_predicted_from_the_last_patch_and_nothing_predicts_pad(tokenizer, tiny_config):
+    tk, L = tokenizer, tiny_config.patches_per_image
+    seqs = [encode_document(chat(tiny_config), tk, tiny_config),
+            encode_document(chat(tiny_config)[:2], tk, tiny_config, close=False)]
+    batch = collate(seqs, tk.pad_id)
+    for b, seq in enumerate(seqs):
+        for start in seq.image_starts:
+            assert int(batch.targets[b, start - 1]) == IGNORE  # BOI is followed by a patch: nothing to predict
+            assert (batch.targets[b, start:start + L - 1] == IGNORE).all()  # patches predict no patch
+            assert int(batch.targets[b, start + L - 1]) == tk.eoi_id  # the last patch predicts EOI
+    assert not (batch.targets == tk.pad_id).any()  # no position is trained to say PAD
 
 
 def test_noise_limiting_flags(tokenizer, tiny_config):

@@ -45,6 +45,24 @@ def test_cached_denoising_equals_full_sequence_computation(busy_checkpoint):
     torch.testing.assert_close(cached[0], reference, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("assistant_words", [[], ["here"]])
+def test_cached_edit_guidance_equals_full_sequence_computation(busy_checkpoint, assistant_words):
+    """Three guidance rows (chat, images only, neither) with an image in the prompt, as every edit runs."""
+    ckpt = busy_checkpoint
+    prompt = [{"role": "user", "content": [latent(ckpt.config, 0), "make the red circle blue"]},
+              {"role": "assistant", "content": assistant_words}]
+    settings = Settings(steps=6, guidance=3.0, image_guidance=1.8)
+    reference = sample_image_naive(ckpt, prompt, steps=6, guidance=3.0, image_guidance=1.8,
+                                   generator=torch.Generator().manual_seed(5))
+    cached, _, _ = draw_images(ckpt, [prompt], settings, seeds=[5])
+    torch.testing.assert_close(cached[0], reference, atol=1e-4, rtol=1e-4)
+    if ckpt.config.patch_encoder == "linear":  # (the random U-Net's skips carry nearly all of its prediction)
+        # the image row counts: with another image guidance the reference draws another image
+        other = sample_image_naive(ckpt, prompt, steps=6, guidance=3.0, image_guidance=1.0,
+                                   generator=torch.Generator().manual_seed(5))
+        assert (other - reference).abs().max() > 1e-2
+
+
 def test_batched_prompts_match_one_at_a_time(busy_checkpoint):
     ckpt = busy_checkpoint
     prompts = [[{"role": "user", "content": p}, {"role": "assistant", "content": []}]

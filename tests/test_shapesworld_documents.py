@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from PIL import Image
 
+from transfusion.config import TransfusionConfig
 from transfusion.shapesworld.analyse import analyse
 from transfusion.shapesworld.captions import canonical_caption, parse_caption
 from transfusion.shapesworld.documents import (
@@ -110,13 +111,13 @@ def test_format():
                 else:
                     assert isinstance(part, Image.Image) and part.size == (64, 64) and part.mode == "RGB"
         assert len(images(doc)) <= 3
-        assert rough_tokens(doc) <= 400  # the model's context is 512 (config.max_seq_len)
+        assert rough_tokens(doc) <= 400  # the built-in model's context is 512 (config.max_seq_len)
 
 
 def rough_tokens(doc) -> int:
-    """Words and punctuation, 66 per image (64 patches and two markers), 2 per turn."""
+    """Words and punctuation, an image's tokens (its patches and two markers), 2 per turn."""
     words = sum(len(t.split()) + t.count(",") + t.count("?") for t in texts(doc))
-    return words + 66 * len(images(doc)) + 2 * len(doc)
+    return words + TransfusionConfig().image_tokens * len(images(doc)) + 2 * len(doc)
 
 
 def test_each_task_has_its_shape():

@@ -1,8 +1,9 @@
 """Encoded documents -> one batch of tensors, by padding or by packing.
 
-Padding puts one document per row and pads to the longest; packing fills rows of
-`max_len` with several documents, first fit, each keeping its own positions (RoPE restarts
-at 0) and its own attention block (`doc_ids`). Padding carries no loss.
+Padding puts one document per row and pads to the longest (after it, or before it for prompts
+that generation continues in step); packing fills rows of `max_len` with several documents,
+first fit, each keeping its own positions (RoPE restarts at 0) and its own attention block
+(`doc_ids`). Padding carries no loss.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def pack(sequences: list[Sequence], max_len: int) -> list[list[Sequence]]:
     return rows
 
 
-def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None) -> Batch:
-    """One row per sequence padded to the longest, or, with `max_len`, rows packed to that length."""
+def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None, left_pad: bool = False) -> Batch:
+    """One row per sequence padded to the longest, or, with `max_len`, rows packed to that length.
+    `left_pad` puts the padding before each sequence (prompts that decoding continues in step)."""
+    if left_pad and max_len:
+        raise ValueError("packed rows are not left-padded: pass max_len or left_pad, not both")
     rows = pack(sequences, max_len) if max_len else [[s] for s in sequences]
     B = len(rows)
     T = max_len or max(len(s) for s in sequences)
@@ -62,7 +66,7 @@ def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None) 
     image_ids = torch.full((B, T), -1, dtype=torch.long)
     latents, patch_index, noised, limited = [], [], [], []
     for b, row in enumerate(rows):
-        start = 0
+        start = T - len(row[0]) if left_pad else 0
         for d, seq in enumerate(row):
             n = len(seq)
             span = slice(start, start + n)

@@ -89,6 +89,19 @@ class TransfusionConfig:
         return (self.vae.latent_size // self.patch_size) ** 2
 
     @property
+    def image_tokens(self) -> int:
+        """Tokens that one image takes in a sequence: BOI, its patches, EOI."""
+        return self.patches_per_image + 2
+
+    def room(self, images: int = 0) -> int:
+        """Tokens of the model's context left once `images` more images are given theirs."""
+        return self.max_seq_len - images * self.image_tokens
+
+    def fits(self, tokens: int, images: int = 0) -> bool:
+        """Whether `tokens` tokens and then `images` more images fit in the model's context."""
+        return tokens <= self.room(images)
+
+    @property
     def patch_dim(self) -> int:
         """Numbers in one flattened patch: C * p * p."""
         return self.vae.latent_channels * self.patch_size**2

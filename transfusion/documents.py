@@ -87,8 +87,7 @@ def encode_document(
                 seq.latents.append(part)
                 seq.image_noised.append(is_assistant)
                 seq.add([tokenizer.pad_id] * L, False)  # patch slots: filled by the patch encoder
-                seq.lm_loss[-1] = loss  # the last patch predicts EOI
-                seq.add([tokenizer.eoi_id], False)
+                seq.add([tokenizer.eoi_id], loss)  # predicted from the last patch
             elif isinstance(part, Image.Image):
                 raise TypeError("encode images to latents first (latents_for_documents)")
             else:

@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import torch
 
+from .batch import collate
 from .checkpoint import Checkpoint
 from .diffusion import Diffusion
 from .documents import Sequence, encode_document, parts_of, unconditional
 from .generation_config import Settings
 from .kv_cache import KVCache, run_tokens
+from .mask import NEW_IMAGE_ID
+
+IMAGE_SEED_STRIDE = 1000  # image k of a reply starts from the noise of seed + k * this
 
 
 def _device(ckpt: Checkpoint) -> torch.device:
     return next(ckpt.model.parameters()).device
-
-
-def _open_image(seq: Sequence, ckpt: Checkpoint) -> Sequence:
-    """Append BOI: the prompt of an image to be drawn."""
-    seq.add([ckpt.tokenizer.boi_id], False)
-    return seq
 
 
 @torch.no_grad()
@@ -38,26 +36,11 @@ def prefill(ckpt: Checkpoint, seqs: list[Sequence]) -> tuple[KVCache, torch.Tens
     """Run prompts (left-padded to one length) into a fresh cache, their images clean.
     Returns the cache and the last position's hidden state of each row (B, D)."""
     model, device = ckpt.model, _device(ckpt)
-    B, P = len(seqs), max(len(s) for s in seqs)
-    pad = ckpt.tokenizer.pad_id
-    tokens = torch.full((B, P), pad, dtype=torch.long)
-    real = torch.zeros((B, P), dtype=torch.bool)
-    image_ids = torch.full((B, P), -1, dtype=torch.long)
-    latents, patch_index = [], []
-    for b, seq in enumerate(seqs):
-        off = P - len(seq)
-        tokens[b, off:] = torch.tensor(seq.tokens)
-        real[b, off:] = True
-        for k, start in enumerate(seq.image_starts):
-            span = torch.arange(off + start, off + start + seq.patches_per_image)
-            image_ids[b, span] = len(latents)
-            patch_index.append(b * P + span)
-            latents.append(seq.latents[k])
-    lat = torch.stack(latents).to(device) if latents else torch.zeros(0, device=device)
-    idx = torch.stack(patch_index).to(device) if latents else torch.zeros(0, dtype=torch.long)
-    x, _ = model.embed_inputs(tokens.to(device), lat, torch.zeros(len(latents), device=device), idx)
-    cache = KVCache(model, B)
-    h = run_tokens(model, cache, x, real.to(device), image_ids.to(device))
+    batch = collate(seqs, ckpt.tokenizer.pad_id, left_pad=True).to(device)
+    clean = torch.zeros(batch.latents.shape[0], device=device)
+    x, _ = model.embed_inputs(batch.tokens, batch.latents, clean, batch.patch_index)
+    cache = KVCache.for_model(model, len(seqs))
+    h = run_tokens(model, cache, x, batch.doc_ids >= 0, batch.image_ids)
     return cache, h[:, -1]
 
 
@@ -87,10 +70,12 @@ def draw_images(
         guidance_rows = _guidance_rows(prompt)
         n_rows.append(len(guidance_rows))
         for r in guidance_rows:
-            rows.append(_open_image(encode_document(r, ckpt.tokenizer, config, close=False), ckpt))
+            seq = encode_document(r, ckpt.tokenizer, config, close=False)
+            if not config.fits(len(seq), images=1):
+                raise ValueError(f"the conversation is too long for the model's context of {config.max_seq_len} tokens")
+            seq.add([ckpt.tokenizer.boi_id], False)  # the image to be drawn opens
+            rows.append(seq)
             owner.append(k)
-    if max(len(s) for s in rows) + config.patches_per_image + 1 > config.max_seq_len:
-        raise ValueError(f"the conversation is too long for the model's context of {config.max_seq_len} tokens")
     cache, _ = prefill(ckpt, rows)
     owner_t = torch.tensor(owner, device=device)
     scheduler = Diffusion(config).sampler(settings.sampler)
@@ -100,11 +85,11 @@ def draw_images(
     x = x * getattr(scheduler, "init_noise_sigma", 1.0)
     L, R = config.patches_per_image, len(rows)
     real = torch.ones((R, L), dtype=torch.bool, device=device)
-    image_ids = torch.full((R, L), 10**6, dtype=torch.long, device=device)  # an id no prompt image has
+    image_ids = torch.full((R, L), NEW_IMAGE_ID, dtype=torch.long, device=device)
     for i, step_t in enumerate(scheduler.timesteps):
         t = torch.full((R,), float(step_t), device=device)
         patches, skips = ckpt.model.patch_in(x[owner_t], t)  # (R, L, D)
-        h = run_tokens(ckpt.model, cache, patches, real, image_ids, write=False)
+        h = run_tokens(ckpt.model, cache, patches, real, image_ids, commit=False)
         pred = ckpt.model.patch_out(h, t, skips)  # (R, C, h, w)
         guided = torch.stack([_combine(pred[f:f + n], settings) for f, n in zip(first_row, n_rows)])  # (K, C, h, w)
         x = scheduler.step(guided, step_t, x).prev_sample
@@ -169,16 +154,17 @@ def generate(
                 parts.append(tk.decode(ids))
                 ids = []
             prompt = [*messages, {"role": "assistant", "content": list(parts)}]
-            if len(encode_document(prompt, tk, ckpt.config, close=False)) + ckpt.config.patches_per_image + 2 > cache.max_len:
+            if not ckpt.config.fits(len(encode_document(prompt, tk, ckpt.config, close=False)), images=1):
                 break  # no room left for an image
-            x, draw_cache, first_row = draw_images(ckpt, [prompt], settings, [seed + 1000 * n_images], on_step)
+            x, draw_cache, first_row = draw_images(ckpt, [prompt], settings, [seed + IMAGE_SEED_STRIDE * n_images],
+                                                   on_step)
             n_images += 1
             parts.append(x[0])
             cache = draw_cache.select([first_row[0]])  # the conditional row: prompt + BOI
             L = ckpt.config.patches_per_image
             patches, _ = model.patch_in(x, torch.zeros(1, device=device))  # the clean image enters the context
             run_tokens(model, cache, patches, torch.ones((1, L), dtype=torch.bool, device=device),
-                       torch.full((1, L), 10**6, dtype=torch.long, device=device))
+                       torch.full((1, L), NEW_IMAGE_ID, dtype=torch.long, device=device))
             token = tk.eoi_id
         else:
             ids.append(token)

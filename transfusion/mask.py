@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import torch
 
+# The image id of an image being drawn or just drawn, whose patches run against a cache of the
+# prompt: the prompt's own images are numbered from 0, and no prompt holds this many.
+NEW_IMAGE_ID = 10**6
+
 
 def allowed(doc_ids: torch.Tensor, image_ids: torch.Tensor, b, q, kv) -> torch.Tensor:
     """True where query `q` may attend to key `kv` in row `b` (index tensors broadcast)."""

@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from .checkpoint import Checkpoint
-from .documents import parts_of
+from .documents import latents_for_documents, parts_of
 from .generation import draw_images, generate
 from .generation_config import Settings
 from .vae import decode, encode, to_pil, to_tensor
@@ -88,10 +88,7 @@ class TransfusionPipeline:
                 raise TypeError(f"a message part is a string or a PIL image, got {type(p).__name__}")
         if messages[-1]["role"] != "user":
             raise ValueError("the last message must be the user's: the model replies to it")
-        images = [p for ps in parts for p in ps if isinstance(p, Image.Image)]
-        latents = iter(self._latents(images)) if images else iter(())
-        return [{"role": m["role"], "content": [next(latents) if isinstance(p, Image.Image) else p for p in ps]}
-                for m, ps in zip(messages, parts)]
+        return latents_for_documents([messages], self._latents)[0]
 
     # the calls
 

@@ -12,7 +12,7 @@ import torch
 from .batch import Batch, collate
 from .checkpoint import Checkpoint
 from .diffusion import Diffusion
-from .documents import Sequence, encode_document, unconditional
+from .documents import encode_document, parts_of, unconditional
 from .mask import attention_mask
 
 
@@ -21,48 +21,40 @@ def _forward(ckpt: Checkpoint, batch: Batch, latents: torch.Tensor, t: torch.Ten
     return ckpt.model(batch.tokens, batch.positions, mask, latents, t, batch.patch_index)
 
 
-def _with_open_image(seq: Sequence, ckpt: Checkpoint) -> Sequence:
-    """`seq` followed by BOI and the patch slots of one image still to be drawn."""
-    c = ckpt.config
-    seq.add([ckpt.tokenizer.boi_id], False)
-    seq.image_starts.append(len(seq))
-    seq.latents.append(torch.zeros(c.vae.latent_channels, c.vae.latent_size, c.vae.latent_size))
-    seq.image_noised.append(True)
-    seq.image_limited.append(False)
-    seq.add([ckpt.tokenizer.pad_id] * c.patches_per_image, False)
-    return seq
-
-
 @torch.no_grad()
 def sample_image_naive(
     ckpt: Checkpoint,
     messages: list[dict],
     steps: int = 25,
     guidance: float = 3.0,
+    image_guidance: float = 1.5,
     sampler: str | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Draw the next image of `messages` (latents (C, h, w)) with classifier-free guidance:
-    the conditional and unconditional passes run as one batch of two rows."""
+    """Draw the next image of `messages` (latents (C, h, w)) with InstructPix2Pix guidance, always
+    three rows run as one batch: c (the chat), i (its images, no text), n (neither), combined as
+    n + image_guidance * (i - n) + guidance * (c - i). With no image in the prompt, i is n."""
     config = ckpt.config
     device = next(ckpt.model.parameters()).device
-    rows = [messages, unconditional(messages)]
-    seqs = [_with_open_image(encode_document(m, ckpt.tokenizer, config, close=False), ckpt) for m in rows]
+    c, s = config.vae.latent_channels, config.vae.latent_size
+    # the image being drawn is the last part of the open last message: its patch slots follow BOI
+    # (the EOI that encoding puts after them is later than every patch, so no patch sees it)
+    drawing = [*messages[:-1], {"role": messages[-1]["role"], "content": [*parts_of(messages[-1]), torch.zeros(c, s, s)]}]
+    rows = [drawing, unconditional(drawing, keep_images=True), unconditional(drawing, keep_images=False)]
+    seqs = [encode_document(m, ckpt.tokenizer, config, close=False) for m in rows]
     batch = collate(seqs, ckpt.tokenizer.pad_id).to(device)
-    # the image being drawn is the last of each row
-    new = torch.tensor([len(seqs[0].latents) - 1, len(seqs[0].latents) + len(seqs[1].latents) - 1], device=device)
+    new = torch.tensor([sum(len(q.latents) for q in seqs[:r + 1]) - 1 for r in range(3)], device=device)  # in each row
     scheduler = Diffusion(config).sampler(sampler)
     scheduler.set_timesteps(steps)
-    shape = (1, config.vae.latent_channels, config.vae.latent_size, config.vae.latent_size)
-    x = torch.randn(shape, generator=generator).to(device) * getattr(scheduler, "init_noise_sigma", 1.0)
+    x = torch.randn((1, c, s, s), generator=generator).to(device) * getattr(scheduler, "init_noise_sigma", 1.0)
     for step_t in scheduler.timesteps:
         latents = batch.latents.clone()
-        latents[new] = x.expand(2, -1, -1, -1).to(latents)  # (none of our samplers rescale x_t)
+        latents[new] = x.expand(3, -1, -1, -1).to(latents)  # (none of our samplers rescale x_t)
         t = torch.zeros(latents.shape[0], device=device)
         t[new] = float(step_t)
         _, pred = _forward(ckpt, batch, latents, t)
-        cond, uncond = pred[new[0]], pred[new[1]]
-        guided = uncond + guidance * (cond - uncond)  # classifier-free guidance
+        cond, images_only, neither = pred[new]
+        guided = neither + image_guidance * (images_only - neither) + guidance * (cond - images_only)
         x = scheduler.step(guided[None], step_t, x, generator=generator).prev_sample
     return x[0]
 

@@ -23,6 +23,11 @@ from .training.schedule import adamw, warmup_cosine
 from .training.sources import make_source
 from .vae import build_vae, decode, encode, to_pil, to_tensor
 
+# Images no run trains on (ShapesWorld's data is an endless stream indexed by step): the sample
+# grids show the batch of step SAMPLE_STEP, the scaling factor is measured from index SCALE_INDEX on.
+SAMPLE_STEP = 10**6
+SCALE_INDEX = 10**7
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,14 +82,14 @@ def main(argv=None) -> None:
 
     def on_sample(step: int) -> None:
         model = loop.ema_model(lambda: Reconstruction(build_vae(config))).vae
-        x = images(10**6, 0)[:8]  # the same 8 images every time: original | reconstruction
+        x = images(SAMPLE_STEP, 0)[:8]  # the same 8 images every time: original | reconstruction
         pairs = zip(to_pil(x), to_pil(decode(model, encode(model, x))))
         save_grid([im for pair in pairs for im in pair], 4, args.out / "samples" / f"step{step:06d}.png")
 
     loop.run(loss_fn, on_sample)
     if accelerator.is_main_process:
         final = loop.ema_model(lambda: Reconstruction(build_vae(config))).vae
-        scale = measure_scaling_factor(final, [source.image(10**7 + i) for i in range(256)], config.image_size)
+        scale = measure_scaling_factor(final, [source.image(SCALE_INDEX + i) for i in range(256)], config.image_size)
         final.register_to_config(scaling_factor=scale)
         final.save_pretrained(args.out / "vae", safe_serialization=True)
         accelerator.print(f"saved {args.out / 'vae'} (scaling factor {scale:.4f})")

@@ -29,7 +29,7 @@ from .text import user_text
 
 DRAWING = "_drawing…_"  # an image has begun; its first preview is not ready yet
 DRAWING_LABEL = "drawing: step"  # the label of a preview
-MAX_FILES = 4  # pictures in one message (each takes 66 of the model's 512 tokens)
+MAX_FILES = 4  # pictures in one message (each takes config.image_tokens of the model's context)
 
 
 # the Chatbot's values -> the pipeline's messages

@@ -12,6 +12,7 @@ import dataclasses
 import random
 from dataclasses import dataclass
 
+from ..diffusion import SAMPLERS
 from ..generation_config import FIELDS, Settings
 
 DEFAULTS = Settings()
@@ -56,7 +57,7 @@ def controls_for(defaults: Settings) -> dict[str, Control]:
 
 def samplers_for(objective: str) -> list[str]:
     """The sampler names a model trained with `objective` accepts, "default" first."""
-    return [DEFAULT_SAMPLER, *(("euler",) if objective == "flow" else ("ddim", "ddpm", "dpm++"))]
+    return [DEFAULT_SAMPLER, *SAMPLERS[objective]]
 
 
 def to_settings(**values) -> dict:

@@ -41,7 +41,7 @@ DEFAULT_MIXTURE: dict[str, float] = {
     "chat": 0.20,
 }
 CANONICAL_PROMPT_P = 0.4  # share of text-to-image prompts that are the canonical caption
-MAX_CHAT_IMAGES = 3  # keeps a chat within a few hundred tokens (an image costs 66)
+MAX_CHAT_IMAGES = 3  # keeps a chat within a few hundred tokens (an image costs config.image_tokens)
 
 DESCRIBE_PROMPTS: tuple[str, ...] = (
     "describe this image",
