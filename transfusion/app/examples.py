@@ -2,7 +2,7 @@
 
 The editor's example pictures are ShapesWorld scenes, rendered into `assets/examples/` (the
 files are committed; `example_images` writes any that are missing). Every caption, question
-and instruction here uses the canonical forms of SHAPES_WORLD.md.
+and instruction here uses the canonical forms of `docs/shapesworld.md`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 `world` holds the contract's constants and `Scene`; `render` draws a scene; `captions`,
 `questions` and `edits` turn scenes into text and back; `documents` is the training stream;
 `analyse` reads an image back into a scene, so every answer of the model can be checked.
-See `SHAPES_WORLD.md` (the contract) and `docs/shapesworld.md` (the design).
+See `docs/shapesworld.md`: the contract (part 1) and the design choices (part 2).
 """
 
 from .analyse import Unreadable, analyse

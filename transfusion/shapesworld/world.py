@@ -1,7 +1,8 @@
 """ShapesWorld: the constants of the data contract and the scene it describes.
 
-Everything here follows `SHAPES_WORLD.md` exactly: a 64 x 64 canvas, three backgrounds,
-four shapes in two sizes and eight colours, placed one per cell of a 3 x 3 grid.
+Everything here follows the contract in `docs/shapesworld.md` exactly: a 64 x 64 canvas,
+three backgrounds, four shapes in two sizes and eight colours, placed one per cell of a
+3 x 3 grid.
 A `Scene` is the ground truth that the renderer draws, the captions describe and the
 analyser reads back; two scenes are equal exactly when they would render the same image.
 """
