@@ -1,7 +1,7 @@
 """Inference speed of a checkpoint, every figure from one run (absolute times drift on a shared
 machine; the ratios are what to compare).
 
-    python benchmarks/inference.py [--model assets/model] [--repeats 3]
+    python -m benchmarks.inference [--model assets/model] [--repeats 3]     # from the repository root
 
 Prints: image latency at the checkpoint's default settings and its split (prompt prefill, denoising, VAE
 decode); text decoding tokens/s with and without the KV cache at 256 tokens of context;
@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from transfusion import TransfusionPipeline  # noqa: E402
-from transfusion.batch import collate  # noqa: E402
-from transfusion.documents import Sequence, encode_document  # noqa: E402
-from transfusion.kv_cache import run_tokens  # noqa: E402
-from transfusion.mask import attention_mask  # noqa: E402
-from transfusion.generation import draw_images, prefill  # noqa: E402
-from transfusion.quantize import weight_bytes  # noqa: E402
-from transfusion.vae import decode  # noqa: E402
+from transfusion import TransfusionPipeline
+from transfusion.batch import collate
+from transfusion.documents import Sequence, encode_document
+from transfusion.kv_cache import run_tokens
+from transfusion.mask import attention_mask
+from transfusion.generation import draw_images, prefill
+from transfusion.quantize import weight_bytes
+from transfusion.vae import decode
 
 PROMPT = "a large red circle in the top left corner and a small blue square in the center on a white background"
 

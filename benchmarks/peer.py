@@ -1,7 +1,7 @@
 """Our speed against a peer implementation, lucidrains' `transfusion-pytorch` 0.20.0 (PyPI), in one
 run, at matched sizes, token counts and step counts; the ratios are what to compare.
 
-    python benchmarks/peer.py [--model assets/model] [--repeats 3] [--steps 25] [--threads N]
+    python -m benchmarks.peer [--model assets/model] [--repeats 3] [--steps 25] [--threads N]
 
 On a machine shared with other work, `--threads 1` gives far steadier figures: two processes
 that each spin two OpenMP threads on two cores can slow each other down many times over.
@@ -25,7 +25,7 @@ Measured (median of --repeats calls, after a warm-up call)
     `text_to_image` is printed too). Peer: `sample_many` forced to open an image right after the
     prompt, with a length budget that stops it at the image's end.
   - Text: tokens/s of greedy decoding with a KV cache after a ~256-token text prompt, prefill
-    included. Ours: `generation.generate` (as `benchmarks/inference.py`); the peer:
+    included. Ours: `generation.generate` (as `benchmarks.inference`); the peer:
     `generate_text_only(temperature=0)`, for as many new tokens as ours decoded.
   - The work each side did: calls of the transformer and the token rows they ran (batch rows x
     new tokens; a cached step counts only its new tokens).
@@ -76,12 +76,12 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from transfusion import TransfusionPipeline  # noqa: E402
-from transfusion.documents import encode_document  # noqa: E402
-from transfusion.generation import draw_images, generate  # noqa: E402
-from transfusion.generation_config import Settings  # noqa: E402
+from transfusion import TransfusionPipeline
+from transfusion.documents import encode_document
+from transfusion.generation import draw_images, generate
+from transfusion.generation_config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]  # the peer's venv, its script and --model live here
 
 PEER_VERSION = "0.20.0"
 PEER = f"transfusion-pytorch=={PEER_VERSION}"
@@ -89,7 +89,7 @@ TORCH = "torch==2.13.0"
 VENV = ROOT / "benchmarks" / ".peer-venv"
 CHILD = ROOT / "benchmarks" / "peer_child.py"
 PROMPT = "a large red circle in the top left corner and a small blue square in the center on a white background"
-TEXT_CONTEXT = 256  # tokens before text decoding starts (as benchmarks/inference.py)
+TEXT_CONTEXT = 256  # tokens before text decoding starts (as benchmarks.inference)
 NEW_TOKENS = 64
 TARGET = 3.0  # the issue's target: our image generation at least this many times faster
 

@@ -1,6 +1,6 @@
 """How fast ShapesWorld renders, analyses and makes documents on ONE CPU core.
 
-    python benchmarks/shapesworld_speed.py [--n 2000]
+    python -m benchmarks.shapesworld_speed [--n 2000]     # from the repository root
 
 Pins the process to one core and limits numpy's threads to one, so the figures say whether
 a single data-loader worker keeps up with training.
@@ -13,13 +13,10 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import random  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from transfusion.shapesworld.analyse import analyse  # noqa: E402
 from transfusion.shapesworld.documents import document  # noqa: E402
 from transfusion.shapesworld.render import render, render_array  # noqa: E402

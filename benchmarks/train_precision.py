@@ -1,6 +1,6 @@
 """Training step time of the built-in model's shape in fp32 and under bf16 autocast, here.
 
-    python benchmarks/train_precision.py --steps 6
+    python -m benchmarks.train_precision --steps 6     # from the repository root
 
 One optimizer step = the shipped recipe's batch (32 ShapesWorld documents packed into rows of
 512 tokens), forward, backward and AdamW, as `transfusion.train` runs it (accelerate's CPU bf16

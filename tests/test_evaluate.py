@@ -134,7 +134,7 @@ def test_table_has_one_row_per_measure(oracle_results):
 
 def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "transfusion.evaluate", *args],
+        [sys.executable, "-m", "transfusion.evaluation", *args],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )
 

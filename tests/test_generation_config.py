@@ -8,7 +8,7 @@ import torch
 
 from transfusion.app.settings import CONTROLS, controls_for, to_settings
 from transfusion.checkpoint import Checkpoint
-from transfusion.evaluate import WithSettings
+from transfusion.evaluation.cli import WithSettings
 from transfusion.generation_config import (GENERATION_CONFIG, Settings, load_generation_config,
                                            save_generation_config)
 from transfusion.pipeline import TransfusionPipeline

@@ -2,6 +2,7 @@ import torch
 from PIL import Image
 
 from transfusion.config import VAEConfig, preset
+from transfusion.evaluation.vae import exact_rate
 from transfusion.vae import build_vae, decode, encode, to_pil, to_tensor
 
 
@@ -22,3 +23,9 @@ def test_images_of_any_size_or_mode_become_rgb_tensors():
     assert x.shape == (3, 3, 64, 64) and x.min() >= -1 and x.max() <= 1
     rgb = Image.new("RGB", (64, 64), (220, 40, 40))
     assert to_pil(to_tensor([rgb], 64))[0].getpixel((5, 5)) == (220, 40, 40)
+
+
+def test_exact_rate_is_a_share_of_the_scenes():
+    """The autoencoder's grade (`python -m transfusion.evaluation.vae`) runs end to end on a tiny VAE."""
+    rate = exact_rate(build_vae(preset("tiny").vae).eval(), n=2, batch=2)
+    assert 0.0 <= rate <= 1.0

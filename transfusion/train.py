@@ -187,8 +187,8 @@ def main(argv=None) -> None:
 
 def evaluate_at_end(out: Path, cases: int, seed: int, say) -> None:
     """The evaluator's table for the exported model, printed and written to out/eval.md."""
-    from .evaluate import load_model as evaluation_model
     from .evaluation import evaluate, format_table
+    from .evaluation.cli import load_model as evaluation_model
 
     model = evaluation_model(str(out / "model"), seed)
     results = evaluate(model, cases=cases, seed=seed)

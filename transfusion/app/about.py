@@ -88,7 +88,7 @@ It knows nothing else: ask it about cats and it will draw shapes.
 
 ## Evaluator scores
 
-{scores or f"No `{CARD}` beside this checkpoint: it has not been graded. Grade it with `python -m transfusion.evaluate --model {checkpoint_dir}`."}
+{scores or f"No `{CARD}` beside this checkpoint: it has not been graded. Grade it with `python -m transfusion.evaluation --model {checkpoint_dir}`."}
 
 One transformer writes the words and draws the pictures (Transfusion, Zhou et al. 2024): it predicts the next token for text and denoises image patches with diffusion, in one sequence.
 """.strip()

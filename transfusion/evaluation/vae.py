@@ -1,4 +1,4 @@
-"""How well the autoencoder keeps a ShapesWorld scene: `python -m transfusion.evaluate_vae --vae DIR`.
+"""How well the autoencoder keeps a ShapesWorld scene: `python -m transfusion.evaluation.vae --vae DIR`.
 
 Encodes and decodes random renders (held-out pairs included: they must survive too) and
 reports the share whose reconstruction the analyser reads back as exactly the same scene.
@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL
 
-from .shapesworld import Unreadable, analyse, random_scene, render
-from .vae import decode, encode, to_pil, to_tensor
+from ..shapesworld import Unreadable, analyse, random_scene, render
+from ..vae import decode, encode, to_pil, to_tensor
 
 
 @torch.no_grad()
@@ -34,7 +34,7 @@ def exact_rate(vae, n: int = 1000, seed: int = 1234, batch: int = 50) -> float:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m transfusion.evaluation.vae", description=__doc__)
     p.add_argument("--vae", type=Path, required=True, help="VAE folder (diffusers format)")
     p.add_argument("--n", type=int, default=1000, help="random scenes to reconstruct")
     p.add_argument("--seed", type=int, default=1234, help="seed of the scenes")

@@ -1,10 +1,11 @@
 """Score a model on ShapesWorld and print one Markdown table.
 
-    python -m transfusion.evaluate --model oracle            # must score 100 %
-    python -m transfusion.evaluate --model random            # must score near 0 %
-    python -m transfusion.evaluate --model runs/demo --cases 50 --json scores.json
+    python -m transfusion.evaluation --model oracle            # must score 100 %
+    python -m transfusion.evaluation --model random            # must score near 0 %
+    python -m transfusion.evaluation --model runs/demo --cases 50 --json scores.json
 
-The case sets, the scoring and the table live in `transfusion.evaluation`; this is the CLI.
+(`transfusion-evaluate` is the same command, installed by `pip install -e .`.) The case sets,
+the scoring and the table live in the rest of `transfusion.evaluation`; this is the CLI.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from .evaluation import OracleModel, RandomModel, evaluate, format_table
+from .harness import evaluate
+from .reference_models import OracleModel, RandomModel
+from .table import format_table
 
 
 class WithSettings:
@@ -59,10 +62,9 @@ def load_model(name: str, seed: int, quantization: str | None = None, **settings
     return WithSettings(TransfusionPipeline.from_pretrained(path, quantization=quantization), **settings)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m transfusion.evaluate", description=__doc__.split("\n")[0]
-    )
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    """The command line; `prog` names it in the usage line (default: the script's own name)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument(
         "--model",
         required=True,
@@ -93,6 +95,3 @@ def main(argv: list[str] | None = None) -> None:
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 
-
-if __name__ == "__main__":
-    main()
