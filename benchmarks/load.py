@@ -1,8 +1,8 @@
 """Load on the real demo server: requests/s and latency at 1, 4 and 8 concurrent clients, and
 the server's resident memory over a long run of requests.
 
-    python benchmarks/load.py                        # starts `app.py` on the built-in model
-    python benchmarks/load.py --url http://host:7860/ --soak 0   # a running server (no memory figures)
+    python -m benchmarks.load                        # from the repository root: starts `app.py` on the built-in model
+    python -m benchmarks.load --url http://host:7860/ --soak 0   # a running server (no memory figures)
 
 Every client is its own gradio_client session and alternates a chat turn ("draw ...") and an
 edit of an example picture, at the app's default settings unless --steps is given. Latency is
@@ -22,17 +22,18 @@ import time
 
 from gradio_client import Client, handle_file
 
+from tests.app_helpers import AppServer, setting_values
 from transfusion.app.examples import EDITS, chat_examples, example_images
+from transfusion.app.handlers import CHAT_SETTINGS, EDIT_SETTINGS
 from transfusion.app.settings import DEFAULT_SAMPLER, controls_for
-from transfusion.app.testing import AppServer
 from transfusion.generation_config import load_generation_config
 from transfusion.pipeline import BUILT_IN
 
 
 def settings(checkpoint: str | None, steps: int | None) -> dict:
-    """The sliders' starting values for `checkpoint` (its generation_config.json), as a user sends them."""
+    """The controls' starting values for `checkpoint` (its generation_config.json), as a user sends them."""
     controls = controls_for(load_generation_config(checkpoint or BUILT_IN))
-    values = {name: c.value for name, c in controls.items()}
+    values = {name: c.value for name, c in controls.items()} | {"sampler": DEFAULT_SAMPLER}
     if steps:
         values["steps"] = steps
     return values
@@ -43,13 +44,11 @@ def one_request(client: Client, k: int, s: dict) -> None:
     if k % 2 == 0:
         example = chat_examples()[k // 2 % len(chat_examples())]  # drawing, questions and edits of a picture
         message = {"text": example["text"], "files": [handle_file(f) for f in example["files"]]}
-        client.predict(message, [], k, False, s["steps"], s["guidance"],
-                       s["image_guidance"], DEFAULT_SAMPLER, s["temperature"], s["top_p"],
-                       s["max_new_tokens"], api_name="/chat")
+        client.predict(message, [], k, False, *setting_values(CHAT_SETTINGS, s), api_name="/chat")
     else:
         picture, instruction = EDITS[k // 2 % len(EDITS)]
-        client.predict(handle_file(str(example_images()[picture])), instruction, k, False, s["steps"], s["guidance"],
-                       s["image_guidance"], DEFAULT_SAMPLER, api_name="/edit")
+        client.predict(handle_file(str(example_images()[picture])), instruction, k, False,
+                       *setting_values(EDIT_SETTINGS, s), api_name="/edit")
 
 
 def run_level(url: str, clients: int, per_client: int, s: dict) -> dict:

@@ -20,8 +20,8 @@ if CHROMIUM is None:
 pytest.importorskip("playwright", reason="no playwright: pip install playwright (.ci/run does)")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+from app_helpers import SCRIPTED_REPLY, AppServer, scripted_checkpoint  # noqa: E402
 from transfusion.app.examples import example_images  # noqa: E402
-from transfusion.app.testing import SCRIPTED_REPLY, AppServer, scripted_checkpoint  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -7,21 +7,24 @@ pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from app_helpers import AppServer, setting_values  # noqa: E402
 from transfusion.app.examples import example_images  # noqa: E402
-from transfusion.app.testing import AppServer  # noqa: E402
+from transfusion.app.handlers import CHAT_SETTINGS, EDIT_SETTINGS  # noqa: E402
 from transfusion.pipeline import BUILT_IN  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (BUILT_IN / "config.json").exists(),
                                 reason="the built-in model is not in assets/model yet")
+SETTINGS = dict(steps=10, guidance=3.0, image_guidance=1.5, sampler="default", temperature=0.0, top_p=1.0,
+                max_new_tokens=64)
 
 
 def test_built_in_model_draws_in_the_chat_and_edits():
     with AppServer([]) as server:
         client = Client(server.url, verbose=False)
         _, history, _ = client.predict({"text": "draw a large red circle in the center on a white background", "files": []},
-                                       [], 0, False, 10, 3.0, 1.5, "default", 0.0, 1.0, 64, api_name="/chat")
+                                       [], 0, False, *setting_values(CHAT_SETTINGS, SETTINGS), api_name="/chat")
         reply = history[-1]
         assert reply["role"] == "assistant" and "image" in [p.get("component") for p in reply["content"]], reply
         result, strip, _ = client.predict(handle_file(str(example_images()["red_circle"])), "make the red circle blue",
-                                          0, False, 10, 3.0, 1.5, "default", api_name="/edit")
+                                          0, False, *setting_values(EDIT_SETTINGS, SETTINGS), api_name="/edit")
         assert Image.open(result).size == (64, 64) and len(strip) == 2

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 import bad_files
+from app_helpers import scripted_checkpoint
 from transfusion.app import pictures
-from transfusion.app.context import fit_context, prompt_tokens, reply_room
+from transfusion.app.context import fit_context, prompt_room, prompt_tokens
 from transfusion.app.pictures import read_picture, to_rgb
-from transfusion.app.testing import scripted_checkpoint
 from transfusion.app.text import MAX_CHARS, clean_text, user_text
 from transfusion.checkpoint import Checkpoint
 
@@ -107,8 +107,8 @@ def test_a_long_chat_keeps_its_latest_messages_that_fit(ckpt):
     chat.append({"role": "user", "content": ["make it bigger"]})
     kept, dropped = fit_context(chat, tk, config)
     assert kept == chat[dropped:] and kept[0]["role"] == "user" and dropped > 0
-    assert prompt_tokens(kept, tk, config) <= config.max_seq_len - reply_room(config)
-    assert prompt_tokens(chat[dropped - 2:], tk, config) > config.max_seq_len - reply_room(config)  # as many as fit
+    assert prompt_tokens(kept, tk, config) <= prompt_room(config)
+    assert prompt_tokens(chat[dropped - 2:], tk, config) > prompt_room(config)  # as many as fit
     short = chat[-3:]
     assert fit_context(short, tk, config) == (short, 0)
 

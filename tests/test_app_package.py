@@ -14,6 +14,7 @@ from PIL import Image
 
 gr = pytest.importorskip("gradio")
 
+from app_helpers import SCRIPTED_REPLY, scripted_checkpoint  # noqa: E402
 from transfusion.app import pictures, runtime  # noqa: E402
 from transfusion.app.about import about_markdown, evaluation_section  # noqa: E402
 from transfusion.app.chat import (DRAWING, Snapshot, preview_steps, reply_message, retry_history,  # noqa: E402
@@ -21,16 +22,24 @@ from transfusion.app.chat import (DRAWING, Snapshot, preview_steps, reply_messag
 from transfusion.app.editor import EditSession, same_pixels  # noqa: E402
 from transfusion.app.files import image_file  # noqa: E402
 from transfusion.app.examples import EDITS, SCENES, chat_examples, edit_examples, example_images  # noqa: E402
-from transfusion.app.handlers import Demo  # noqa: E402
+from transfusion.app.handlers import CHAT_SETTINGS, EDIT_SETTINGS, Demo  # noqa: E402
 from transfusion.app.settings import CONTROLS, MAX_SEED, resolve_seed, samplers_for, to_settings  # noqa: E402
 from transfusion.app.stream import Done, stream  # noqa: E402
-from transfusion.app.testing import SCRIPTED_REPLY, scripted_checkpoint  # noqa: E402
 from transfusion.diffusion import SAMPLERS  # noqa: E402
 from transfusion.generation_config import Settings  # noqa: E402
 from transfusion.pipeline import TransfusionPipeline  # noqa: E402
 from transfusion.shapesworld import parse_caption, parse_edit, render  # noqa: E402
 
 FAST = dict(steps=2, guidance=3.0, image_guidance=1.5, sampler="default", temperature=0.0, top_p=1.0, max_new_tokens=32)
+
+
+def chat_values(**changes) -> dict:
+    """FAST with `changes`: the keyword settings the chat's handlers take."""
+    return {name: {**FAST, **changes}[name] for name in CHAT_SETTINGS}
+
+
+def edit_values(**changes) -> dict:
+    return {name: {**FAST, **changes}[name] for name in EDIT_SETTINGS}
 
 
 @pytest.fixture(autouse=True)
@@ -313,15 +322,15 @@ def test_a_full_edit_session_refuses_more_and_a_new_picture_starts_afresh(demo, 
     monkeypatch.setattr(editor, "MAX_VERSIONS", 2)
     monkeypatch.setattr("transfusion.app.handlers.MAX_VERSIONS", 2)
     picture = render(SCENES["red_circle"])
-    result, session, _, _ = run(demo.edit(picture, "make the red circle blue", None, 1, False, 2, 3.0, 1.5, "default",
-                                          progress=Recorder()))
+    result, session, _, _ = run(demo.edit(picture, "make the red circle blue", None, 1, False, Recorder(),
+                                          **edit_values()))
     assert len(session.versions) == 2
     with pytest.raises(gr.Error, match="holds 2 versions"):
-        run(demo.edit(Image.open(result), "make it bigger", session, 1, False, 2, 3.0, 1.5, "default", progress=Recorder()))
+        run(demo.edit(Image.open(result), "make it bigger", session, 1, False, Recorder(), **edit_values()))
     assert len(session.versions) == 2  # nothing lost
     other = render(SCENES["three_shapes"])
-    _, session, strip, _ = run(demo.edit(other, "remove the pink circle", session, 1, False, 2, 3.0, 1.5, "default",
-                                         progress=Recorder()))
+    _, session, strip, _ = run(demo.edit(other, "remove the pink circle", session, 1, False, Recorder(),
+                                         **edit_values()))
     assert len(strip) == 2  # a new picture: a new session
 
 
@@ -392,7 +401,7 @@ def test_chat_send_streams_with_progress_and_serialises_on_the_lock(demo, monkey
     monkeypatch.setattr(handlers, "stream_reply", functools.partial(handlers.stream_reply, coalesce=False))
     progress = Recorder()
     outs = list(demo.chat_send({"text": "draw a large red circle in the center on a white background", "files": []},
-                               [], 4, False, *FAST.values(), progress=progress))
+                               [], 4, False, progress, **chat_values()))
     box, history, seed = outs[-1]
     assert seed == 4 and [m["role"] for m in history] == ["user", "assistant"]
     parts = history[-1]["content"]
@@ -404,19 +413,19 @@ def test_chat_send_streams_with_progress_and_serialises_on_the_lock(demo, monkey
 
 def test_chat_errors_are_explained(demo, pipe):
     with pytest.raises(gr.Error, match="Type a message"):
-        run(demo.chat_send({"text": "", "files": []}, [], 0, False, *FAST.values()))
+        run(demo.chat_send({"text": "", "files": []}, [], 0, False, Recorder(), **chat_values()))
     with pytest.raises(gr.Error, match="Denoising steps"):
-        run(demo.chat_send({"text": "hi", "files": []}, [], 0, False, *{**FAST, "steps": 1.5}.values()))
+        run(demo.chat_send({"text": "hi", "files": []}, [], 0, False, Recorder(), **chat_values(steps=1.5)))
     img = Image.new("RGB", (64, 64))
     long_chat = [{"role": "user", "content": [img, "x"]} if k % 2 == 0 else {"role": "assistant", "content": [img]}
                  for k in range(9)]  # 9 images: over the 512-token context
     with pytest.warns(UserWarning, match="sees only the latest messages, not the first 4"):
-        history, _ = run(demo.chat_retry(long_chat, 0, False, *FAST.values()))
+        history, _ = run(demo.chat_retry(long_chat, 0, False, Recorder(), **chat_values()))
     assert history[:9] == long_chat and history[-1]["role"] == "assistant"  # answered from the latest messages
     too_big = [{"role": "user", "content": [img] * 8 + ["what is this?"]}]  # one message over the context
     outs = []
     with pytest.raises(gr.Error, match="Your message takes 5[0-9][0-9] tokens.*Shorten it"):
-        for out in demo.chat_retry(too_big, 0, False, *FAST.values()):
+        for out in demo.chat_retry(too_big, 0, False, Recorder(), **chat_values()):
             outs.append(out)
     assert outs[-1][0] == too_big  # the chat is left as it was, ready for undo
     assert not demo.lock.locked()
@@ -424,25 +433,25 @@ def test_chat_errors_are_explained(demo, pipe):
 
 def test_edit_keep_editing_and_back(demo, tmp_path):
     picture = render(SCENES["red_circle"])
-    result, session, strip, seed = run(demo.edit(picture, "make the red circle blue", None, 9, False,
-                                                 2, 3.0, 1.5, "default", progress=Recorder()))
+    result, session, strip, seed = run(demo.edit(picture, "make the red circle blue", None, 9, False, Recorder(),
+                                                 **edit_values()))
     assert seed == 9 and [c for _, c in strip] == ["0: original", "1: make the red circle blue (seed 9)"]
     result = Image.open(result)  # a PNG file, as the browser gets it
     assert result.size == (64, 64) and same_pixels(Image.open(strip[1][0]), result)
     source = Image.open(demo.keep_editing(result))
-    result2, session, strip, _ = run(demo.edit(source, "make the blue circle bigger", session, 0, True,
-                                               2, 3.0, 1.5, "default", progress=Recorder()))
+    result2, session, strip, _ = run(demo.edit(source, "make the blue circle bigger", session, 0, True, Recorder(),
+                                               **edit_values()))
     assert len(strip) == 3 and session.versions[2].parent == 1
     back, session = demo.back(Image.open(result2), session)
     assert same_pixels(Image.open(back), result)
     with pytest.raises(gr.Error, match="run an edit first"):
         demo.keep_editing(None)
     with pytest.raises(gr.Error, match="Write an instruction"):
-        run(demo.edit(picture, " ", session, 0, False, 2, 3.0, 1.5, "default"))
+        run(demo.edit(picture, " ", session, 0, False, Recorder(), **edit_values()))
 
 
 def test_a_reply_nobody_reads_to_the_end_still_frees_the_model(demo):
-    gen = demo.chat_send({"text": "draw", "files": []}, [], 0, False, *FAST.values(), progress=Recorder())
+    gen = demo.chat_send({"text": "draw", "files": []}, [], 0, False, Recorder(), **chat_values())
     next(gen), next(gen)  # the user's message, then the first snapshot: the model is running
     deadline = time.monotonic() + 30
     while demo.lock.locked() and time.monotonic() < deadline:
@@ -467,7 +476,7 @@ def test_model_calls_never_overlap(demo, monkeypatch):
     monkeypatch.setattr(demo.pipe, "edit_with_progress", counting)
     picture = render(SCENES["red_circle"])
     threads = [threading.Thread(target=run, args=(demo.edit(picture, "make the red circle blue", None, k, False,
-                                                            1, 3.0, 1.5, "default", progress=Recorder()),))
+                                                            Recorder(), **edit_values(steps=1)),))
                for k in range(3)]
     for t in threads:
         t.start()
@@ -477,7 +486,7 @@ def test_model_calls_never_overlap(demo, monkeypatch):
 
 
 def test_app_builds_from_the_package(demo):
-    import app
+    from transfusion.app import demo as app
 
     args = app.parse_args(["--checkpoint", "x", "--quantization", "int8", "--port", "7000"])
     assert (args.checkpoint, args.quantization, args.port, args.share, args.host) == ("x", "int8", 7000, False, None)
@@ -486,8 +495,17 @@ def test_app_builds_from_the_package(demo):
     assert {"chat", "retry", "undo", "clear", "edit", "keep_editing", "back"} <= names
 
 
+def test_the_app_wires_the_settings_in_the_order_the_handlers_read_them(demo):
+    from transfusion.app import demo as app
+
+    label = {**{name: c.label for name, c in CONTROLS.items()}, "sampler": "Sampler"}
+    events = {d.api_name: d for d in app.build(demo).fns.values()}
+    for api, names in (("chat", CHAT_SETTINGS), ("retry", CHAT_SETTINGS), ("edit", EDIT_SETTINGS)):
+        assert [c.label for c in events[api].inputs[-len(names):]] == [label[name] for name in names], api
+
+
 def test_the_sliders_start_at_the_checkpoints_defaults(demo, monkeypatch):
-    import app
+    from transfusion.app import demo as app
 
     monkeypatch.setattr(demo.pipe.checkpoint, "defaults", Settings(steps=7, guidance=2.5))
     sliders = [b for b in app.build(demo).blocks.values() if isinstance(b, gr.Slider)]

@@ -100,7 +100,7 @@ def test_every_file_in_the_repository_fits_a_space_without_git_lfs():
     repository does not use: the built-in model ships in shards (transfusion/shards.py)."""
     import subprocess
 
-    from transfusion.app.testing import REPO
+    from app_helpers import REPO
 
     files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout.split(b"\0")
     big = [(f.decode(), (REPO / f.decode()).stat().st_size) for f in files

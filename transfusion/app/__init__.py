@@ -9,5 +9,4 @@
     about      the About text: what the model knows, its size, device, scores
     examples   prompts, instructions and pictures that suit the built-in model
     files      pictures handed to Gradio as files written once
-    testing    a tiny scripted checkpoint and the server in a subprocess, for the tests
 """

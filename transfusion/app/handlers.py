@@ -29,12 +29,18 @@ from .text import user_text
 TIME_LIMIT = 120.0  # seconds of model time one request may use
 STREAM_INTERVAL = 0.1  # seconds between a reply's updates to the browser (each costs the server ~25 ms)
 MAX_HISTORY = 64  # chat messages read per turn: the model's context holds far fewer
-CHAT_SETTINGS = ("steps", "guidance", "image_guidance", "sampler", "temperature", "top_p", "max_new_tokens")
+# The settings each model event takes, as keyword arguments named so, after the seed and
+# "randomize" (demo.py wires one control to each name; API clients send them in this order).
+EDIT_SETTINGS = ("steps", "guidance", "image_guidance", "sampler")
+CHAT_SETTINGS = (*EDIT_SETTINGS, "temperature", "top_p", "max_new_tokens")
 
 
-def chat_settings(seed, randomize, *values) -> tuple[dict, int]:
-    """The chat's controls (in `CHAT_SETTINGS` order) as pipeline settings, and the seed to use."""
-    return to_settings(**dict(zip(CHAT_SETTINGS, values, strict=True))), resolve_seed(seed, randomize)
+def read_settings(names: tuple[str, ...], values: dict, seed, randomize) -> tuple[dict, int]:
+    """The controls' values (keyed by the setting names of an event) as pipeline settings, and
+    the seed to use."""
+    if set(values) != set(names):
+        raise ValueError(f"expected the settings {', '.join(names)}, got {', '.join(values) or 'none'}")
+    return to_settings(**values), resolve_seed(seed, randomize)
 
 
 class Demo:
@@ -67,15 +73,13 @@ class Demo:
     def about(self) -> str:
         return about_markdown(self.pipe, self.checkpoint_dir)
 
-    # chat
+    # chat (each model handler takes its settings as keywords, those of CHAT_SETTINGS or EDIT_SETTINGS)
 
-    def chat_send(self, message, history, seed, randomize, steps, guidance, image_guidance, sampler,
-                  temperature, top_p, max_new_tokens, progress=gr.Progress()):
+    def chat_send(self, message, history, seed, randomize, progress=gr.Progress(), **settings):
         """Send the textbox's message and stream the reply.
         Yields (textbox, chatbot, seed used)."""
         try:
-            settings, seed = chat_settings(seed, randomize, steps, guidance, image_guidance, sampler,
-                                           temperature, top_p, max_new_tokens)
+            settings, seed = read_settings(CHAT_SETTINGS, settings, seed, randomize)
             turn = user_message(message)
         except ValueError as e:
             raise gr.Error(str(e)) from None
@@ -86,13 +90,11 @@ class Demo:
         for h in self._reply(history, seed, settings, progress):
             yield gr.skip(), h, seed
 
-    def chat_retry(self, history, seed, randomize, steps, guidance, image_guidance, sampler,
-                   temperature, top_p, max_new_tokens, progress=gr.Progress()):
+    def chat_retry(self, history, seed, randomize, progress=gr.Progress(), **settings):
         """Answer the last user message again (with a fresh seed when randomize is on).
         Yields (chatbot, seed used)."""
         try:
-            settings, seed = chat_settings(seed, randomize, steps, guidance, image_guidance, sampler,
-                                           temperature, top_p, max_new_tokens)
+            settings, seed = read_settings(CHAT_SETTINGS, settings, seed, randomize)
             history = retry_history(history)
         except ValueError as e:
             raise gr.Error(str(e)) from None
@@ -141,8 +143,7 @@ class Demo:
 
     # editor
 
-    def edit(self, image, instruction, session, seed, randomize, steps, guidance, image_guidance, sampler,
-             progress=gr.Progress()):
+    def edit(self, image, instruction, session, seed, randomize, progress=gr.Progress(), **settings):
         """Edit the input picture, streaming previews into the result.
         Yields (result, session, history strip, seed used)."""
         session = session if isinstance(session, EditSession) else EditSession()
@@ -152,8 +153,7 @@ class Demo:
             instruction = user_text(instruction, "instruction")
             if not instruction:
                 raise ValueError("Write an instruction, e.g. “make the red circle blue”.")
-            settings = to_settings(steps=steps, guidance=guidance, image_guidance=image_guidance, sampler=sampler)
-            seed = resolve_seed(seed, randomize)
+            settings, seed = read_settings(EDIT_SETTINGS, settings, seed, randomize)
             image = image.convert("RGB")
             if not session.room_for(image):
                 raise ValueError(f"This editing session holds {MAX_VERSIONS} versions, the most it keeps: download "

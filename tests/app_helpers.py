@@ -1,5 +1,6 @@
-"""Helpers for the app's tests: a tiny checkpoint whose replies are scripted, and the real
-server started in a subprocess.
+"""Helpers for the app's tests: a tiny checkpoint whose replies are scripted, the real server
+started in a subprocess (optionally on a stubbed model speed, see tests/stub_app.py), and the
+settings in the order the app's events take them.
 
 A tiny random model (two layers, width 64) draws noise and, decoding greedily, may never
 emit BOI, so a test could not count on an image in a reply. `scripted_checkpoint` keeps the
@@ -8,7 +9,10 @@ decoding always answers `[image, words]`: the assistant marker leads to BOI, EOI
 word, each word to the next, the last one to EOS. Every code path of the real model still
 runs (attention, the KV cache, guidance, the VAE); only the choice of tokens is scripted.
 
-    python -m transfusion.app.testing /tmp/tiny     # then: python app.py --checkpoint /tmp/tiny
+    python -m tests.app_helpers /tmp/tiny     # from the repository root; then: python app.py --checkpoint /tmp/tiny
+
+The tests import this module as `app_helpers` (pytest puts tests/ on the path); scripts run from
+the repository root import it as `tests.app_helpers` (benchmarks/load.py).
 """
 
 from __future__ import annotations
@@ -22,21 +26,25 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-from ..checkpoint import Checkpoint
-from ..config import preset
-from ..model import Transfusion
-from ..tokenizer import train_tokenizer
-from ..vae import build_vae
+from transfusion.checkpoint import Checkpoint
+from transfusion.config import preset
+from transfusion.model import Transfusion
+from transfusion.tokenizer import train_tokenizer
+from transfusion.vae import build_vae
 
 WORDS = ("a small large red blue green yellow orange purple pink cyan circle square triangle diamond "
          "in the top left right corner at bottom center on white black gray background how many shapes "
          "are there what color is where make it move remove add bigger smaller change to one two three").split()
 SCRIPTED_REPLY = "a red circle"
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
+# seconds each denoising step of a stubbed server takes on top of its own time: the tests mean the
+# same with it 10x smaller or larger (APP_TEST_STEP_DELAY=0.003 or 0.3), as on faster or slower hardware
+STEP_DELAY = float(os.environ.get("APP_TEST_STEP_DELAY", "0.03"))
 
 
 def scripted_checkpoint(path: str | Path, reply: str = SCRIPTED_REPLY, seed: int = 0, size: str = "tiny") -> Path:
@@ -82,6 +90,38 @@ def resend(history: list) -> list:
     return out
 
 
+def setting_values(names: tuple[str, ...], settings: dict) -> list:
+    """The values of `settings` in the order of `names` (`CHAT_SETTINGS` or `EDIT_SETTINGS` of
+    transfusion/app/handlers.py): what the app's events take after the seed and "randomize"."""
+    return [settings[name] for name in names]
+
+
+def wait_until(condition, what: str, timeout: float = 60.0) -> None:
+    """Poll `condition()` until it holds; `timeout` only bounds a hang (then TimeoutError names `what`)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {timeout:.0f} s: {what}")
+        time.sleep(0.02)
+
+
+class Gate:
+    """A file that a stubbed server's model stalls on while it exists (tests/stub_app.py)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @contextmanager
+    def closed(self):
+        """Inside the block, the model stalls after the step it is on (and keeps reporting that step,
+        so the app can still stop it); when the block ends it moves on."""
+        self.path.touch()
+        try:
+            yield
+        finally:
+            self.path.unlink(missing_ok=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,10 +133,14 @@ class AppServer:
 
         with AppServer(["--checkpoint", ckpt]) as server:
             Client(server.url)
+
+    With `stub=True` it runs `python -m tests.stub_app ARGS` instead: the same app, on a model
+    whose every denoising step takes `STEP_DELAY` seconds longer, is logged as "stub: step i/n",
+    and stalls while `server.gate` is closed.
     """
 
-    def __init__(self, args: list[str], timeout: float = 120.0, env: dict | None = None):
-        self.args, self.timeout, self.env = [str(a) for a in args], timeout, env or {}
+    def __init__(self, args: list[str], timeout: float = 120.0, env: dict | None = None, stub: bool = False):
+        self.args, self.timeout, self.env, self.stub = [str(a) for a in args], timeout, env or {}, stub
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
 
@@ -105,11 +149,24 @@ class AppServer:
         """What the server has printed so far (stdout and stderr)."""
         return Path(self.log_file.name).read_text(errors="replace")
 
+    def wait_for(self, text: str, start: int = 0, timeout: float = 60.0) -> None:
+        """Wait until the log shows `text` after its first `start` characters; `timeout` only bounds a hang."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log[start:]:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} is not in the server's log:\n{self.log[start:][-3000:]}")
+            time.sleep(0.02)
+
     def __enter__(self) -> "AppServer":
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **self.env}
         # a file, not a pipe: a pipe nobody reads fills up and stops the server
         self.log_file = tempfile.NamedTemporaryFile("w+", prefix="app-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), *self.args, "--host", "127.0.0.1",
+        program = [str(REPO / "app.py")]
+        if self.stub:
+            self.gate = Gate(Path(self.log_file.name).with_suffix(".gate"))
+            env |= {"APP_TEST_STEP_DELAY": str(STEP_DELAY), "APP_TEST_GATE": str(self.gate.path)}
+            program = ["-m", "tests.stub_app"]  # from the repository root, as a namespace package
+        self.proc = subprocess.Popen([sys.executable, *program, *self.args, "--host", "127.0.0.1",
                                       "--port", str(self.port)], cwd=REPO, env=env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + self.timeout
