@@ -128,3 +128,16 @@ def test_mask_of_encoded_document_lets_patches_see_their_image(tokenizer, tiny_c
     s, L = seq.image_starts[0], tiny_config.patches_per_image
     assert mask[s, s + L - 1] and not mask[s - 1, s]  # a patch sees later patches; BOI does not
     assert not mask[s + L - 1, s + L]  # the last patch does not see EOI
+
+
+def test_left_padding_puts_each_prompt_at_the_end_of_its_row(tokenizer, tiny_config):
+    c = tiny_config
+    seqs = [encode_document(chat(c), tokenizer, c, close=False),
+            encode_document([{"role": "user", "content": "hi"}], tokenizer, c, close=False)]
+    left, right = collate(seqs, tokenizer.pad_id, left_pad=True), collate(seqs, tokenizer.pad_id)
+    off = len(seqs[0]) - len(seqs[1])
+    assert left.tokens[1, off:].tolist() == seqs[1].tokens and (left.doc_ids[1, :off] == -1).all()
+    assert left.positions[1, off:].tolist() == list(range(len(seqs[1])))
+    assert torch.equal(left.tokens[0], right.tokens[0]) and torch.equal(left.patch_index, right.patch_index)
+    with pytest.raises(ValueError, match="not both"):
+        collate(seqs, tokenizer.pad_id, max_len=256, left_pad=True)

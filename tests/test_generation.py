@@ -7,8 +7,10 @@ from conftest import latent
 from transfusion import generation
 from transfusion.checkpoint import Checkpoint
 from transfusion.config import preset
+from transfusion.documents import encode_document
 from transfusion.generation import draw_images, generate
 from transfusion.generation_config import Settings
+from transfusion.kv_cache import run_tokens
 from transfusion.model import Transfusion
 from transfusion.pipeline import TransfusionPipeline
 from transfusion.sampling import generate_text_naive, sample_image_naive
@@ -134,3 +136,22 @@ def test_follow_up_turn_sees_the_images_of_earlier_turns(busy_checkpoint, monkey
 def test_out_of_range_settings_are_refused(bad):
     with pytest.raises(ValueError):
         Settings(**bad)
+
+
+def test_the_cache_keeps_only_what_is_committed_and_selects_rows(busy_checkpoint):
+    ckpt = busy_checkpoint
+    seqs = [encode_document([{"role": "user", "content": t}], ckpt.tokenizer, ckpt.config, close=False)
+            for t in ("a red circle", "a large blue square on a black background")]
+    cache, _ = generation.prefill(ckpt, seqs)
+    length, ids = cache.length, cache.doc_ids.clone()
+    x = ckpt.model.embed(torch.tensor([[ckpt.tokenizer.boi_id]] * 2))
+    real, image_ids = torch.ones(2, 1, dtype=torch.bool), torch.full((2, 1), -1)
+    first = run_tokens(ckpt.model, cache, x, real, image_ids, commit=False)
+    assert cache.length == length and torch.equal(cache.doc_ids, ids)  # a denoising step leaves no trace
+    again = run_tokens(ckpt.model, cache, x, real, image_ids)
+    torch.testing.assert_close(first, again)
+    assert cache.length == length + 1 and cache.next_pos.tolist() == [len(s) + 1 for s in seqs]
+    one = cache.select([1])
+    assert one.length == cache.length and torch.equal(one.k[:, 0], cache.k[:, 1])
+    torch.testing.assert_close(run_tokens(ckpt.model, one, x[1:], real[1:], image_ids[1:]),
+                               run_tokens(ckpt.model, cache, x, real, image_ids)[1:])
