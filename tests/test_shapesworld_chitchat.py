@@ -1,0 +1,45 @@
+"""Messages outside drawing: replies are text that say what the model draws; held-out phrasings stay out."""
+
+import random
+
+import pytest
+
+from transfusion.shapesworld.captions import parse_caption
+from transfusion.shapesworld.chitchat import (CHITCHAT_KINDS, HELD_OUT_MESSAGES, HELD_OUT_THING_REQUESTS,
+                                             HELD_OUT_THINGS, THINGS, is_good_reply, random_chitchat)
+
+
+def held_out_message(message: str) -> bool:
+    forms = [f.format(thing="") for f in HELD_OUT_THING_REQUESTS]
+    return (message in HELD_OUT_MESSAGES or any(message.startswith(f) for f in forms)
+            or any(message.endswith(" " + t) or message.endswith(" " + t + "?") for t in HELD_OUT_THINGS))
+
+
+@pytest.mark.parametrize("held_out", [False, True])
+def test_replies_are_good_and_held_out_messages_stay_apart(held_out):
+    rng = random.Random(0)
+    kinds = set()
+    for _ in range(2000):
+        c = random_chitchat(rng, held_out)
+        kinds.add(c.kind)
+        assert held_out_message(c.message) == held_out, c.message
+        assert is_good_reply([c.reply], finished=True), c.reply
+        example = c.reply.split("try: draw ")[1]
+        parse_caption(example)  # the suggested request is a canonical drawing request
+    assert kinds == set(CHITCHAT_KINDS) if not held_out else {"greeting", "thanks", "about", "out of world"} >= kinds
+
+
+def test_out_of_world_replies_name_the_thing_and_are_pure_functions_of_the_rng():
+    c = random_chitchat(random.Random(3), kind="out of world")
+    thing = next(t for t in THINGS if c.message.endswith(t) or c.message.endswith(t + "?"))
+    assert c.reply.startswith(f"I can't draw a {thing}:")
+    assert random_chitchat(random.Random(3), kind="out of world") == c
+
+
+def test_bad_replies_are_judged_bad():
+    good = random_chitchat(random.Random(1)).reply
+    assert not is_good_reply([good], finished=False)  # ran to the token limit: a loop
+    assert not is_good_reply([good, object()], finished=True)  # a picture is not a reply to "hello"
+    assert not is_good_reply([], finished=True)
+    assert not is_good_reply(["hello! nice to meet you."], finished=True)  # says nothing of what it draws
+    assert not is_good_reply([" ".join([good] * 3)], finished=True)  # too long

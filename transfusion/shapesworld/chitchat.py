@@ -1,0 +1,96 @@
+"""Conversation outside drawing: greetings, thanks, questions about the model itself, and
+requests for things it cannot draw. Each gets a short text reply, never a picture, that says
+what it can draw and gives an example request.
+
+`random_chitchat(rng, held_out)` draws a user message and its reply. Some whole phrasings and
+some out-of-world things are held out (never in training), so the evaluator can report how the
+model does on messages it has never seen; `is_good_reply` is how a reply is judged.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from .captions import canonical_caption
+from .world import SHAPES, random_scene
+
+CHITCHAT_KINDS: tuple[str, ...] = ("greeting", "thanks", "about", "out of world")
+
+MESSAGES: dict[str, tuple[str, ...]] = {
+    "greeting": ("hello", "hi", "hey", "hi there", "hello!", "good morning", "hello, who are you?",
+                 "hey, how are you?", "yo", "greetings"),
+    "thanks": ("thanks", "thank you", "thanks!", "great, thanks", "nice, thank you", "cool", "awesome",
+               "thank you so much"),
+    "about": ("who are you?", "what can you do?", "what can you draw?", "help", "what are you?",
+              "what do you know?", "how does this work?", "what is this?"),
+}
+# Things outside the world, asked for in the forms people use ("draw a cat", "show me a dog").
+THINGS: tuple[str, ...] = ("cat", "dog", "house", "tree", "car", "flower", "bird", "fish", "horse", "boat",
+                           "person", "face", "sun", "moon", "star", "heart", "mountain", "apple", "robot",
+                           "dragon", "castle", "rainbow", "cloud", "train", "cake", "guitar", "lion", "spider")
+THING_REQUESTS: tuple[str, ...] = ("draw a {thing}", "can you draw a {thing}?", "please draw a {thing}",
+                                   "show me a {thing}", "draw me a {thing}", "paint a {thing}", "a {thing}",
+                                   "make a picture of a {thing}")
+# never in training: the evaluator's unseen messages
+HELD_OUT_MESSAGES: frozenset[str] = frozenset({"hey, how are you?", "greetings", "awesome", "what do you know?",
+                                               "how does this work?"})
+HELD_OUT_THINGS: frozenset[str] = frozenset({"dragon", "castle", "guitar", "lion", "spider"})
+HELD_OUT_THING_REQUESTS: frozenset[str] = frozenset({"draw me a {thing}", "make a picture of a {thing}"})
+
+WHAT_I_DRAW = "I draw circles, squares, triangles and diamonds, small or large, in eight colors on a white, black or gray background"
+OPENINGS: dict[str, str] = {
+    "greeting": "hello! {what}.",
+    "thanks": "you're welcome! {what}.",
+    "about": "{what}, and I can describe such pictures, answer questions about them and edit them.",
+    "out of world": "I can't draw a {thing}: {what}.",
+}
+
+
+@dataclass(frozen=True)
+class ChitChat:
+    kind: str  # one of CHITCHAT_KINDS
+    message: str  # what the user says
+    reply: str  # the assistant's whole answer: text only
+
+
+def example_request(rng: random.Random) -> str:
+    """A request the model can draw, to suggest: 'draw <a canonical caption>'."""
+    return "draw " + canonical_caption(random_scene(rng, n_objects=1))
+
+
+def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None = None) -> ChitChat:
+    """A user message outside drawing and its reply. With `held_out` the message is one of the
+    held-out phrasings (or things); without, never."""
+    kind = kind or rng.choice(CHITCHAT_KINDS)
+    if kind == "out of world":
+        # held out: a held-out thing or a held-out form (or both); in training: neither
+        things = [t for t in THINGS if (t in HELD_OUT_THINGS) == held_out]
+        forms = [f for f in THING_REQUESTS if (f in HELD_OUT_THING_REQUESTS) == held_out]
+        if held_out and rng.random() < 0.5:
+            things, forms = list(THINGS), forms  # a held-out form of any thing
+        elif held_out:
+            forms = list(THING_REQUESTS)  # a held-out thing in any form
+        thing = rng.choice(things)
+        message = rng.choice(forms).format(thing=thing)
+    else:
+        thing = ""
+        choices = [m for m in MESSAGES[kind] if (m in HELD_OUT_MESSAGES) == held_out]
+        if not choices:  # a kind with nothing held out: its held-out cases use a held-out thing instead
+            return random_chitchat(rng, held_out, "out of world")
+        message = rng.choice(choices)
+    opening = OPENINGS[kind].format(what=WHAT_I_DRAW, thing=thing)
+    return ChitChat(kind, message, f"{opening} try: {example_request(rng)}")
+
+
+_SHAPE_WORD = re.compile(rf"\b({'|'.join(SHAPES)})s?\b")
+
+
+def is_good_reply(parts: list, finished: bool, max_words: int = 60) -> bool:
+    """A reply to chitchat is good when it is text only, ended of itself (`finished`: the model
+    stopped before its token budget), is short, names a shape it can draw and suggests a request."""
+    if not finished or not parts or not all(isinstance(p, str) for p in parts):
+        return False
+    text = " ".join(parts).lower()
+    return len(text.split()) <= max_words and bool(_SHAPE_WORD.search(text)) and "draw" in text
