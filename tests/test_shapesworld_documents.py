@@ -22,6 +22,12 @@ from transfusion.shapesworld.documents import (
 )
 from transfusion.shapesworld.edits import parse_edit
 from transfusion.shapesworld.questions import answer, question_form
+from transfusion.shapesworld.chitchat import HELD_OUT_MESSAGES, is_good_reply
+from transfusion.shapesworld.edit_phrasings import is_held_out_phrasing as edit_held_out
+from transfusion.shapesworld.more_questions import NEW_ANSWER_WORDS, object_answer
+from transfusion.shapesworld.more_questions import is_held_out_phrasing as question_held_out
+from transfusion.shapesworld.questions import ANSWER_WORDS
+from transfusion.shapesworld.requests import held_out_phrasings_in
 from transfusion.shapesworld.world import HELD_OUT_PAIRS
 
 N_DOCUMENTS = 20_000
@@ -39,6 +45,7 @@ def check_truth(doc) -> None:
     """
     last = None  # scene of the last image so far
     pending = None  # what the next image must show
+    asked = None  # the last canonical question
     for turn in doc:
         for part in turn["content"]:
             if isinstance(part, Image.Image):
@@ -57,8 +64,7 @@ def check_truth(doc) -> None:
                     pending = parse_caption(body)
                 elif last is not None and _is_edit(body, last):
                     pending = parse_edit(body, last).apply(last)
-                elif last is not None and _is_question(body):
-                    asked = body
+                asked = body if last is not None and _is_question(body) else None
                 continue
             # assistant text
             if text.startswith("here is "):
@@ -67,8 +73,13 @@ def check_truth(doc) -> None:
                 pending = drawn
             elif _is_canonical(text):
                 assert parse_caption(text) == last
-            else:
+            elif asked is not None:
                 assert answer(last, asked) == text
+            elif is_good_reply([text], finished=True):  # chitchat: no picture of it
+                assert turn is doc[1] or turn is doc[3]
+            else:  # the answer to a question in people's words: a word, or an object of the picture
+                assert text in NEW_ANSWER_WORDS or text in ANSWER_WORDS or any(
+                    text == object_answer(o.size, o.colour, o.shape) for o in last.objects), text
     assert pending is None  # every promised image came
 
 
@@ -133,9 +144,16 @@ def test_each_task_has_its_shape():
             assert _is_canonical(reply[0])
         elif task == "question":
             assert isinstance(user[0], Image.Image) and _is_question(user[1]) and isinstance(reply[0], str)
-        elif task == "edit":
+        elif task in ("edit", "natural_edit"):
             assert isinstance(user[0], Image.Image) and isinstance(user[1], str)
             assert len(reply) == 1 and isinstance(reply[0], Image.Image)
+        elif task == "request":
+            assert len(doc) == 2 and len(user) == 1 and isinstance(user[0], str)
+            assert reply[0].startswith("here is ") and analyse(reply[1]) == parse_caption(reply[0][8:])
+        elif task == "natural_question":
+            assert isinstance(user[0], Image.Image) and len(reply) == 1 and isinstance(reply[0], str)
+        elif task == "chitchat":
+            assert len(user) == 1 and is_good_reply(reply, finished=True) and len(doc) in (2, 4)
         else:
             assert task == "chat" and 4 <= len(doc) <= 6
     assert set(seen) == set(TASKS)
@@ -189,14 +207,19 @@ def test_20000_documents_hold_no_held_out_pair_and_tell_the_truth():
         joined = " ".join(texts(doc)).lower()
         for pattern in HELD_OUT_TEXT:
             assert not pattern.search(joined), (i, joined)
+        for text in texts(doc):  # no held-out phrasing either
+            assert not held_out_phrasings_in(text) and text not in HELD_OUT_MESSAGES, (i, text)
+        task, said = task_of(i, seed=0), doc[0]["content"][-1]  # ('what do you see?' also asks to describe)
+        assert not (task == "natural_question" and question_held_out(said)), (i, said)
+        assert not (task == "natural_edit" and edit_held_out(said)), (i, said)
         check_truth(doc)
         n_images += len(images(doc))
     assert n_images > N_DOCUMENTS  # images were really checked
 
 
 def test_canonical_prompts_and_captions_in_the_stream():
-    """Canonical captions are common in the stream, so the model learns the exact form."""
+    """Canonical captions (alone or after "here is") are common in the stream, so the model learns the exact form."""
     docs = [document(i) for i in range(300)]
-    canonical = sum(_is_canonical(t) for d in docs for t in texts(d))
+    canonical = sum(_is_canonical(t.removeprefix("here is ")) for d in docs for t in texts(d))
     assert canonical > 100
     assert any(canonical_caption(analyse(images(d)[0])) in texts(d) for d in docs)

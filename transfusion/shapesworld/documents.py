@@ -14,7 +14,17 @@ Tasks (weights in `DEFAULT_MIXTURE`, any of them may be changed or zeroed):
   uploaded image with a request to describe, a question or an edit; follow-ups edit the last
   image (-> "here is <caption of the result>", image), ask a question, or ask to describe it.
   Saying the caption before the image lets the model plan the picture in words first.
-No scene, instruction or edit result ever holds a held-out colour-shape pair.
+  Half the requests, instructions and questions are in people's words (below).
+- request: user [a request in people's words, naming any subset of the attributes] ->
+  assistant ["here is <caption of what it drew>", image], the unnamed attributes at random
+- natural_question: user [image, a question in people's words, of the five forms or the new
+  ones (yes/no, which, what is, how many)] -> assistant [canonical answer]
+- natural_edit: user [image, a paraphrased instruction] -> assistant [edited image]
+- chitchat: user [a greeting, thanks, a question about the model, a thing outside the world]
+  -> assistant [a short text reply: what it draws, and an example request]; sometimes followed
+  by a drawing request
+No scene, instruction or edit result ever holds a held-out colour-shape pair, and no text uses
+a held-out phrasing (`requests`, `more_questions`, `edit_phrasings`, `chitchat`).
 """
 
 from __future__ import annotations
@@ -26,20 +36,30 @@ from collections.abc import Iterator
 from PIL import Image
 
 from .captions import canonical_caption, paraphrase
-from .edits import random_edit
+from .chitchat import random_chitchat
+from .edit_phrasings import phrase_edit
+from .edits import Edit, random_edit
+from .more_questions import phrase_question, random_new_question
 from .questions import QUESTION_FORMS, Question, questions_for
+from .requests import random_request
 from .render import render
 from .world import Scene, random_scene
 
 Document = list[dict]
 
 DEFAULT_MIXTURE: dict[str, float] = {
-    "text_to_image": 0.30,
-    "image_to_text": 0.15,
-    "question": 0.15,
-    "edit": 0.20,
+    "text_to_image": 0.10,
+    "image_to_text": 0.05,
+    "question": 0.08,
+    "edit": 0.22,
     "chat": 0.20,
+    "request": 0.15,
+    "natural_question": 0.08,
+    "natural_edit": 0.07,
+    "chitchat": 0.05,
 }
+NATURAL_P = 0.5  # share of a chat's requests, instructions and questions said in people's words
+CHITCHAT_THEN_DRAW_P = 0.3  # share of chitchat documents that go on with a drawing request
 CANONICAL_PROMPT_P = 0.4  # share of text-to-image prompts that are the canonical caption
 MAX_CHAT_IMAGES = 3  # keeps a chat within a few hundred tokens (an image costs config.image_tokens)
 
@@ -108,6 +128,50 @@ def edit(rng: random.Random) -> Document:
     return [user(render(scene), e.instruction), assistant(render(e.apply(scene)))]
 
 
+# ---------------------------------------------------------------- people's words
+
+
+def natural_question_of(rng: random.Random, scene: Scene) -> Question:
+    """A question in people's words (of the five forms or the new ones) and its answer."""
+    q = random_new_question(rng, scene) if rng.random() < 0.6 else pick_question(rng, scene)
+    return q._replace(question=phrase_question(q, rng))
+
+
+def instruction_of(rng: random.Random, e: Edit, scene: Scene, natural: bool) -> str:
+    return phrase_edit(e, scene, rng) if natural else e.instruction
+
+
+def drawn_request(rng: random.Random) -> tuple[Document, Scene]:
+    """A request in people's words, the caption of what was drawn and the picture."""
+    r = random_request(rng)
+    scene = r.fill(rng)
+    return [user(r.text), assistant(here_is(scene), render(scene))], scene
+
+
+def request(rng: random.Random) -> Document:
+    return drawn_request(rng)[0]
+
+
+def natural_question(rng: random.Random) -> Document:
+    scene = random_scene(rng)
+    q = natural_question_of(rng, scene)
+    return [user(render(scene), q.question), assistant(q.answer)]
+
+
+def natural_edit(rng: random.Random) -> Document:
+    scene = random_scene(rng)
+    e = random_edit(rng, scene)
+    return [user(render(scene), phrase_edit(e, scene, rng)), assistant(render(e.apply(scene)))]
+
+
+def chitchat(rng: random.Random) -> Document:
+    c = random_chitchat(rng)
+    doc = [user(c.message), assistant(c.reply)]
+    if rng.random() < CHITCHAT_THEN_DRAW_P:
+        doc += drawn_request(rng)[0]
+    return doc
+
+
 # ---------------------------------------------------------------- chat
 
 
@@ -116,6 +180,8 @@ def _opening(rng: random.Random, scene: Scene, asked: set[str]) -> tuple[Documen
     image = render(scene)
     opener = rng.choices(("draw", "describe", "question", "edit"), weights=(0.6, 0.2, 0.1, 0.1))[0]
     if opener == "draw":
+        if rng.random() < NATURAL_P:
+            return drawn_request(rng)
         if rng.random() < 0.5:
             request = "draw " + canonical_caption(scene)
         else:
@@ -123,13 +189,14 @@ def _opening(rng: random.Random, scene: Scene, asked: set[str]) -> tuple[Documen
         return [user(request), assistant(here_is(scene), image)], scene
     if opener == "describe":
         return [user(image, rng.choice(DESCRIBE_PROMPTS)), assistant(canonical_caption(scene))], scene
+    natural = rng.random() < NATURAL_P
     if opener == "question":
-        q = pick_question(rng, scene)
+        q = natural_question_of(rng, scene) if natural else pick_question(rng, scene)
         asked.add(q.question)
         return [user(image, q.question), assistant(q.answer)], scene
     e = random_edit(rng, scene)
     edited = e.apply(scene)
-    return [user(image, e.instruction), assistant(here_is(edited), render(edited))], edited
+    return [user(image, instruction_of(rng, e, scene, natural)), assistant(here_is(edited), render(edited))], edited
 
 
 def _follow_up(rng: random.Random, scene: Scene, asked: set[str], may_draw: bool) -> tuple[Document, Scene]:
@@ -138,14 +205,16 @@ def _follow_up(rng: random.Random, scene: Scene, asked: set[str], may_draw: bool
     if may_draw:
         kinds, weights = kinds + ["edit"], weights + [0.5]
     kind = rng.choices(kinds, weights=weights)[0]
+    natural = rng.random() < NATURAL_P
     if kind == "edit":
         e = random_edit(rng, scene)
         edited = e.apply(scene)
         asked.clear()  # a new image: every question is new again
         prefix = "now " if rng.random() < 0.25 else ""
-        return [user(prefix + e.instruction), assistant(here_is(edited), render(edited))], edited
+        instruction = prefix + instruction_of(rng, e, scene, natural)
+        return [user(instruction), assistant(here_is(edited), render(edited))], edited
     if kind == "question":
-        q = pick_question(rng, scene)
+        q = natural_question_of(rng, scene) if natural else pick_question(rng, scene)
         if q.question not in asked:  # never the same question twice about one image
             asked.add(q.question)
             return [user(q.question), assistant(q.answer)], scene
@@ -168,6 +237,10 @@ TASKS = {
     "question": question,
     "edit": edit,
     "chat": chat,
+    "request": request,
+    "natural_question": natural_question,
+    "natural_edit": natural_edit,
+    "chitchat": chitchat,
 }
 
 
