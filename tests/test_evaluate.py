@@ -1,6 +1,7 @@
 """The evaluator: the oracle scores 100 %, guessing scores near 0 %, bad outputs count as wrong."""
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 from PIL import Image
 
 from transfusion.evaluation import OracleModel, RandomModel, build_cases, evaluate, format_table
+from transfusion.evaluation.natural import PHRASINGS, REQUEST_ROWS
+from transfusion.shapesworld.more_questions import NEW_QUESTION_FORMS
 from transfusion.evaluation.cases import TEXT_TO_IMAGE_GROUPS
 from transfusion.evaluation.score import ATTRIBUTES, Tally, normalise, score_attributes
 from transfusion.shapesworld.edits import EDIT_KINDS
@@ -26,6 +29,8 @@ def accuracies(results: dict) -> dict[str, float]:
     out |= {f"question {k}": v["accuracy"] for k, v in results["question"].items()}
     out |= {f"edit {k}": v["accuracy"] for k, v in results["edit"].items()}
     out["chat"] = results["chat"]["draw then edit"]["accuracy"]
+    for part, tallies in results.get("natural", {}).items():  # people's words
+        out |= {f"natural {part} {k}": v["accuracy"] for k, v in tallies.items()}
     return out
 
 
@@ -122,10 +127,14 @@ def test_table_has_one_row_per_measure(oracle_results):
     table = format_table(oracle_results)
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     n_measures = len(TEXT_TO_IMAGE_GROUPS) + len(ATTRIBUTES) + 1 + 1 + len(QUESTION_FORMS) + 1 + len(EDIT_KINDS) + 1 + 1
-    assert len(rows) == 1 + n_measures  # header + measures
-    assert all(r.count("|") == 5 for r in rows)
-    assert "| text → image | exact scene, held-out pairs | 100.0 % | 4 |" in table
-    assert "| chat | draw, then edit: exact final scene | 100.0 % | 4 |" in table
+    n_natural = len(REQUEST_ROWS) + 1 + len(NEW_QUESTION_FORMS) + 3 * len(PHRASINGS)
+    assert len(rows) == 1 + n_measures + n_natural  # header + measures
+    assert all(r.count("|") == 6 for r in rows)
+    assert "| text → image | exact scene, held-out pairs | 100.0 % | 51–100 | 4 |" in table  # Wilson, 4 of 4
+    assert "| chat | draw, then edit: exact final scene | 100.0 % | 51–100 | 4 |" in table
+    assert "| chitchat | text reply, no picture, ends: held-out phrasings | 100.0 % | 51–100 | 4 |" in table
+    canonical = format_table({k: v for k, v in oracle_results.items() if k != "natural"})
+    assert len([line for line in canonical.splitlines() if line.startswith("| ")]) == 2 + n_measures
     sampling = {"steps": 10, "guidance": 3.0, "image_guidance": 1.5, "sampler": "default"}
     assert "sampling:" not in table
     assert "\nsampling: steps 10, guidance 3.0, image guidance 1.5, sampler default\n" in \
@@ -144,6 +153,7 @@ def test_cli_oracle_writes_table_and_json(tmp_path):
     proc = run_cli("--model", "oracle", "--cases", "2", "--seed", "3", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("100.0 %") == len(proc.stdout.splitlines()) - 5  # all but title, blank, header, rule, speed
+    assert "requests | partial" in proc.stdout
     saved = json.loads(out.read_text())
     assert saved["model"] == "oracle" and saved["seed"] == 3
     assert saved["edit"]["all"]["accuracy"] == 1.0
@@ -169,3 +179,23 @@ def test_cli_grades_a_real_checkpoint(tiny_checkpoint, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "seconds per image" in proc.stdout and (tmp_path / "r.json").exists()
     assert "\nsampling: steps 25, guidance 3.0, image guidance 1.5, sampler default\n" in proc.stdout
+
+
+def test_the_interval_is_wilsons():
+    """95 % Wilson intervals, checked against values worked by hand."""
+    assert Tally(20, 20).interval() == pytest.approx((0.8389, 1.0), abs=1e-4)
+    assert Tally(0, 20).interval() == pytest.approx((0.0, 0.1611), abs=1e-4)
+    assert Tally(90, 100).interval() == pytest.approx((0.8256, 0.9448), abs=1e-4)
+    assert Tally(0, 0).interval() == (0.0, 1.0)
+
+
+def test_cases_in_peoples_words_are_fixed_and_held_out_apart():
+    from transfusion.evaluation.natural import build_natural_cases
+    from transfusion.shapesworld.requests import held_out_phrasings_in
+
+    a, b = build_natural_cases(6, seed=2), build_natural_cases(6, seed=2)
+    assert a == b and a != build_natural_cases(6, seed=3)
+    assert all(bool(held_out_phrasings_in(c.request.text)) == c.held_out for c in a.request)
+    assert sum(c.held_out for c in a.request) == 6 and len(a.request) == 6 * (len(REQUEST_ROWS))
+    assert all(c.request.satisfied_by(c.request.fill(random.Random(0))) for c in a.request)
+    assert {c.row for c in a.question} == {*NEW_QUESTION_FORMS, *PHRASINGS}

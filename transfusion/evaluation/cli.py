@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from .harness import evaluate
+from .harness import DEFAULT_CASES, evaluate
 from .reference_models import OracleModel, RandomModel
 from .table import format_table
 
@@ -40,6 +40,12 @@ class WithSettings:
 
     def chat(self, messages, seed=0):
         return self.pipe.chat(messages, seed=seed, **self.settings)
+
+    def chat_ended(self, messages, seed=0):
+        """The chat reply, and whether the model ended it (EOS) before its token budget."""
+        said = []
+        parts = self.pipe.chat(messages, seed=seed, on_token=said.append, **self.settings)
+        return parts, bool(said) and said[-1] == self.pipe.checkpoint.tokenizer.eos_id
 
     def sampling(self) -> dict:
         """The drawing settings every call uses: the checkpoint's defaults with the overrides."""
@@ -71,8 +77,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         help="'oracle' (the renderer itself), 'random' (guesses) or a checkpoint directory",
     )
     parser.add_argument(
-        "--cases", type=int, default=50, help="cases per group (object count, question form, edit kind)"
+        "--cases", type=int, default=DEFAULT_CASES,
+        help="cases per group (object count, question form, edit kind, phrasing; default %(default)s)"
     )
+    parser.add_argument("--canonical-only", action="store_true", help="leave out the cases in people's words")
     parser.add_argument("--seed", type=int, default=0, help="seed of the case sets and of sampling")
     parser.add_argument("--batch-size", type=int, default=16, help="prompts per text_to_image call")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
@@ -87,7 +95,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     settings = {k: v for k, v in dict(steps=args.steps, guidance=args.guidance, sampler=args.sampler).items() if v is not None}
     quantization = None if args.quantization == "none" else args.quantization
     model = load_model(args.model, args.seed, quantization, **settings)
-    results = evaluate(model, cases=args.cases, seed=args.seed, batch_size=args.batch_size)
+    results = evaluate(model, cases=args.cases, seed=args.seed, batch_size=args.batch_size,
+                       natural=not args.canonical_only)
     results["model"] = args.model
     if isinstance(model, WithSettings):
         results["sampling"] = model.sampling()

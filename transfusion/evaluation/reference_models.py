@@ -1,7 +1,9 @@
 """Two reference models with the pipeline's API, to test the evaluator before any model exists.
 
 `OracleModel` answers with the contract's own code (parser, renderer, analyser, edits,
-questions): it must score 100 %, which proves that those pieces agree with each other.
+questions): it must score 100 %, which proves that those pieces agree with each other. People's
+words have no parser, so for those cases it looks up the answers in the case set it is shown
+first (`prepare`): that proves the scoring of the natural rows, not any understanding.
 `RandomModel` guesses (random scenes, random answer words): it must score near 0 %.
 """
 
@@ -13,6 +15,7 @@ from PIL import Image
 
 from ..shapesworld.analyse import analyse
 from ..shapesworld.captions import canonical_caption, parse_caption
+from ..shapesworld.chitchat import WHAT_I_DRAW
 from ..shapesworld.edits import parse_edit
 from ..shapesworld.questions import ANSWER_WORDS, answer
 from ..shapesworld.render import render
@@ -35,6 +38,18 @@ def _images_of(content) -> list[Image.Image]:
 class OracleModel:
     """Perfect answers computed from the prompt and the analysed input image."""
 
+    def __init__(self):
+        self.requests, self.answers, self.edits, self.chitchat = {}, {}, {}, set()
+
+    def prepare(self, cases, natural) -> None:
+        """Learn the cases in people's words (their texts have no parser to read them with)."""
+        if natural is None:
+            return
+        self.requests = {c.request.text: c.request for c in natural.request}
+        self.answers = {(c.question, c.scene): c.answer for c in natural.question}
+        self.edits = {(c.instruction, c.scene): c.expected for c in natural.edit}
+        self.chitchat = {c.message for c in natural.chitchat}
+
     def text_to_image(self, prompts: list[str], seed: int = 0) -> list[Image.Image]:
         return [render(parse_caption(p)) for p in prompts]
 
@@ -42,15 +57,27 @@ class OracleModel:
         return canonical_caption(analyse(image))
 
     def answer(self, image: Image.Image, question: str) -> str:
-        return answer(analyse(image), question)
+        scene = analyse(image)
+        return self.answers.get((question, scene)) or answer(scene, question)
 
     def edit(self, image: Image.Image, instruction: str, seed: int = 0) -> Image.Image:
         scene = analyse(image)
+        if (instruction, scene) in self.edits:
+            return render(self.edits[instruction, scene])
         return render(parse_edit(instruction, scene).apply(scene))
 
+    def chat_ended(self, messages: list[dict], seed: int = 0) -> tuple[list, bool]:
+        return self.chat(messages, seed), True
+
     def chat(self, messages: list[dict], seed: int = 0) -> list[str | Image.Image]:
-        """'draw <canonical caption>', or an instruction or question about the last image."""
+        """'draw <canonical caption>', a known request or chitchat, or an instruction or question
+        about the last image."""
         text = _text_of(messages[-1]["content"])
+        if text in self.requests:
+            scene = self.requests[text].fill(random.Random(seed))
+            return [f"here is {canonical_caption(scene)}", render(scene)]
+        if text in self.chitchat:
+            return [f"{WHAT_I_DRAW}. try: draw a small red circle in the center on a white background"]
         if text.startswith("draw "):
             scene = parse_caption(text.removeprefix("draw "))
             return [f"here is {canonical_caption(scene)}", render(scene)]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from PIL import Image
@@ -38,8 +39,19 @@ class Tally:
     def accuracy(self) -> float:
         return self.correct / self.total if self.total else 0.0
 
+    def interval(self, z: float = 1.96) -> tuple[float, float]:
+        """The Wilson score interval of the accuracy (95 % by default): honest at 0 % and 100 %
+        and with few cases, where the normal approximation is not."""
+        if not self.total:
+            return (0.0, 1.0)
+        n, p = self.total, self.accuracy
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return (max(0.0, centre - half), min(1.0, centre + half))
+
     def as_dict(self) -> dict:
-        return {"correct": self.correct, "total": self.total, "accuracy": self.accuracy}
+        low, high = self.interval()
+        return {"correct": self.correct, "total": self.total, "accuracy": self.accuracy, "low": low, "high": high}
 
 
 def read(image: object) -> Scene | None:
