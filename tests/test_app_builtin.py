@@ -28,3 +28,40 @@ def test_built_in_model_draws_in_the_chat_and_edits():
         result, strip, _ = client.predict(handle_file(str(example_images()["red_circle"])), "make the red circle blue",
                                           0, False, *setting_values(EDIT_SETTINGS, SETTINGS), api_name="/edit")
         assert Image.open(result).size == (64, 64) and len(strip) == 2
+
+
+def _reply(history) -> tuple[str, list]:
+    """(the words of the last reply, its pictures' paths)."""
+    parts = history[-1]["content"]
+    words = " ".join(p["text"] for p in parts if p.get("type") == "text")
+    pictures = [p["value"]["path"] if isinstance(p["value"], dict) else p["value"]
+                for p in parts if p.get("component") == "image"]
+    return words, pictures
+
+
+def test_what_people_type_first():
+    """The first things a new user types (issue 16's table), through the server, greedy words."""
+    from transfusion.shapesworld import analyse
+
+    with AppServer([]) as server:
+        client = Client(server.url, verbose=False)
+
+        def say(text, history=(), files=()):
+            _, history, _ = client.predict({"text": text, "files": [handle_file(str(f)) for f in files]},
+                                           list(history), 0, False, *setting_values(CHAT_SETTINGS, SETTINGS),
+                                           api_name="/chat")
+            return history
+
+        words, pictures = _reply(say("draw a red circle"))
+        assert len(pictures) == 1 and words.startswith("here is a "), words
+        scene = analyse(Image.open(pictures[0]))
+        assert [(o.colour, o.shape) for o in scene.objects] == [("red", "circle")], (words, scene)
+        words, pictures = _reply(say("draw a big red circle and a small blue square"))
+        scene = analyse(Image.open(pictures[0]))
+        assert sorted((o.size, o.colour, o.shape) for o in scene.objects) == [
+            ("large", "red", "circle"), ("small", "blue", "square")], (words, scene)
+        for text in ("hello, who are you?", "draw a cat"):
+            words, pictures = _reply(say(text))
+            assert not pictures and "draw" in words and "circle" in words, (text, words)
+        words, pictures = _reply(say("is there a circle?", files=[example_images()["red_circle"]]))
+        assert not pictures and words.strip() == "yes", words
