@@ -65,6 +65,19 @@ def test_cached_edit_guidance_equals_full_sequence_computation(busy_checkpoint, 
         assert (other - reference).abs().max() > 1e-2
 
 
+def test_a_seed_reproduces_a_stochastic_sampler(tokenizer):
+    """DDPM adds noise at every step: it comes from the seed, not from torch's global generator."""
+    torch.manual_seed(0)
+    config = preset("tiny", vocab_size=tokenizer.vocab_size, objective="epsilon")
+    ckpt = Checkpoint(Transfusion(config).eval(), tokenizer, build_vae(config.vae).eval())
+    prompt = [[{"role": "user", "content": "a red circle"}, {"role": "assistant", "content": []}]]
+    images = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        images.append(draw_images(ckpt, prompt, Settings(steps=4, sampler="ddpm"), seeds=[7])[0])
+    torch.testing.assert_close(images[0], images[1])
+
+
 def test_batched_prompts_match_one_at_a_time(busy_checkpoint):
     ckpt = busy_checkpoint
     prompts = [[{"role": "user", "content": p}, {"role": "assistant", "content": []}]

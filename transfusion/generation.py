@@ -86,13 +86,14 @@ def draw_images(
     L, R = config.patches_per_image, len(rows)
     real = torch.ones((R, L), dtype=torch.bool, device=device)
     image_ids = torch.full((R, L), NEW_IMAGE_ID, dtype=torch.long, device=device)
+    step_noise = torch.Generator().manual_seed(seeds[0])  # stochastic samplers (ddpm) draw from it: seeded too
     for i, step_t in enumerate(scheduler.timesteps):
         t = torch.full((R,), float(step_t), device=device)
         patches, skips = ckpt.model.patch_in(x[owner_t], t)  # (R, L, D)
         h = run_tokens(ckpt.model, cache, patches, real, image_ids, commit=False)
         pred = ckpt.model.patch_out(h, t, skips)  # (R, C, h, w)
         guided = torch.stack([_combine(pred[f:f + n], settings) for f, n in zip(first_row, n_rows)])  # (K, C, h, w)
-        x = scheduler.step(guided, step_t, x).prev_sample
+        x = scheduler.step(guided, step_t, x, generator=step_noise).prev_sample
         if on_step:
             on_step(i + 1, len(scheduler.timesteps), x)
     return x, cache, first_row

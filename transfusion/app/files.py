@@ -7,7 +7,7 @@ each token, and a browser reading a file while it is rewritten gets a truncated 
 reused, so the app hands over paths: `image_file` writes each distinct picture once,
 atomically, named by the hash of its PNG bytes. A server that runs for weeks would fill its
 disk with them, so every `SWEEP_EVERY` writes the files older than `MAX_AGE` are deleted (by
-then Gradio holds its own copies; its cache is cleaned by `delete_cache` in app.py).
+then Gradio holds its own copies; its cache is cleaned by `delete_cache` in demo.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The app's event handlers: Gradio values in, Gradio values out, the pipeline in between.
 
 `Demo` holds the one shared pipeline and a lock around it, taken by the worker thread that
-runs each model call (see `stream.py`), so that model calls never overlap (app.py also gives
+runs each model call (see `stream.py`), so that model calls never overlap (demo.py also gives
 every model event one queue slot). Generators stream: a chat reply token
 by token with previews of each image as it is denoised, an edit preview by preview, each with
 a progress bar. Errors a user can fix come back as `gr.Error` with what to do.

@@ -4,7 +4,7 @@ Policy (the design card's): where CUDA is present the model lives on the GPU wit
 weights; on the CPU it runs in full precision, or in int8 when asked.
 
 On a ZeroGPU Space, `import spaces` must come before anything touches CUDA: importing this
-module does it, so `app.py` imports it first. Elsewhere `gpu` leaves functions as they are.
+module does it, so `demo.py` imports it first. Elsewhere `gpu` leaves functions as they are.
 """
 
 from __future__ import annotations

@@ -54,6 +54,24 @@ class WithSettings:
                 "sampler": s.sampler or "default"}
 
 
+MODEL_HELP = "'oracle' (the renderer itself), 'random' (guesses) or a checkpoint directory"
+SAMPLING_FLAGS = {"steps": int, "guidance": float, "image_guidance": float, "sampler": str}  # Settings fields
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """The flags that choose the weights and the sampling settings (default: the checkpoint's)."""
+    parser.add_argument("--quantization", choices=["none", "int8"], default="none", help="weights of a checkpoint")
+    for name, kind in SAMPLING_FLAGS.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                            help=f"{name.replace('_', ' ')} (default: the checkpoint's)")
+
+
+def model_from_args(args: argparse.Namespace):
+    """The model that `--model` names, with the sampling flags given."""
+    settings = {name: getattr(args, name) for name in SAMPLING_FLAGS if getattr(args, name) is not None}
+    return load_model(args.model, args.seed, None if args.quantization == "none" else args.quantization, **settings)
+
+
 def load_model(name: str, seed: int, quantization: str | None = None, **settings):
     """'oracle', 'random', or the path of a saved TransfusionPipeline."""
     if name == "oracle":
@@ -71,11 +89,7 @@ def load_model(name: str, seed: int, quantization: str | None = None, **settings
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     """The command line; `prog` names it in the usage line (default: the script's own name)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--model",
-        required=True,
-        help="'oracle' (the renderer itself), 'random' (guesses) or a checkpoint directory",
-    )
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
     parser.add_argument(
         "--cases", type=int, default=DEFAULT_CASES,
         help="cases per group (object count, question form, edit kind, phrasing; default %(default)s)"
@@ -84,17 +98,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the case sets and of sampling")
     parser.add_argument("--batch-size", type=int, default=16, help="prompts per text_to_image call")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
-    parser.add_argument("--quantization", choices=["none", "int8"], default="none", help="weights of a checkpoint")
-    parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the checkpoint's)")
-    parser.add_argument("--guidance", type=float, default=None, help="text guidance scale (default: the checkpoint's)")
-    parser.add_argument("--sampler", default=None, help="sampler name (default: the checkpoint's)")
+    add_model_args(parser)
     args = parser.parse_args(argv)
     if args.cases < 1:
         parser.error("--cases must be at least 1")
-
-    settings = {k: v for k, v in dict(steps=args.steps, guidance=args.guidance, sampler=args.sampler).items() if v is not None}
-    quantization = None if args.quantization == "none" else args.quantization
-    model = load_model(args.model, args.seed, quantization, **settings)
+    model = model_from_args(args)
     results = evaluate(model, cases=args.cases, seed=args.seed, batch_size=args.batch_size,
                        natural=not args.canonical_only)
     results["model"] = args.model

@@ -112,25 +112,22 @@ def format_report(report: dict) -> str:
 
 
 def main(argv=None) -> None:
-    from .cli import load_model
+    from .cli import MODEL_HELP, add_model_args, model_from_args
 
     p = argparse.ArgumentParser(prog="python -m transfusion.evaluation.edit_failures", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="a checkpoint folder")
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--cases", type=int, default=50, help="edit cases per kind (default %(default)s)")
     p.add_argument("--seed", type=int, default=1, help="case seed (default 1: not the evaluator's default cases)")
-    p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the checkpoint's)")
-    p.add_argument("--guidance", type=float, default=None, help="text guidance (default: the checkpoint's)")
-    p.add_argument("--image-guidance", type=float, default=None, help="image guidance (default: the checkpoint's)")
+    add_model_args(p)
     p.add_argument("--via-chat", action="store_true", help="edit through the chat (words first, then the picture)")
     p.add_argument("--json", type=Path, default=None, help="also write the counts here")
     args = p.parse_args(argv)
-    settings = {k: v for k, v in (("steps", args.steps), ("guidance", args.guidance),
-                                  ("image_guidance", args.image_guidance)) if v is not None}
-    model = load_model(args.model, args.seed, **settings)
+    model = model_from_args(args)
     report = diagnose(model, args.cases, args.seed, args.via_chat)
+    sampling = model.sampling() if hasattr(model, "sampling") else {}
     print(f"edit failures{' through the chat' if args.via_chat else ''}: {args.cases} cases per kind, seed {args.seed}, "
-          f"settings {settings or 'the checkpoint defaults'}\n")
+          f"sampling {', '.join(f'{k} {v}' for k, v in sampling.items()) or 'none'}\n")
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -15,7 +15,7 @@ from PIL import Image
 
 from ..shapesworld.analyse import analyse
 from ..shapesworld.captions import canonical_caption, parse_caption
-from ..shapesworld.chitchat import WHAT_I_DRAW
+from ..shapesworld.chitchat import reply_for
 from ..shapesworld.edits import parse_edit
 from ..shapesworld.questions import ANSWER_WORDS, answer
 from ..shapesworld.render import render
@@ -77,7 +77,7 @@ class OracleModel:
             scene = self.requests[text].fill(random.Random(seed))
             return [f"here is {canonical_caption(scene)}", render(scene)]
         if text in self.chitchat:
-            return [f"{WHAT_I_DRAW}. try: draw a small red circle in the center on a white background"]
+            return [reply_for("about", "", "draw a small red circle in the center on a white background")]
         if text.startswith("draw "):
             scene = parse_caption(text.removeprefix("draw "))
             return [f"here is {canonical_caption(scene)}", render(scene)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 
+from .words import alternatives
 from .world import BACKGROUNDS, COLOURS, POSITIONS, SHAPES, SIZES, Obj, Scene
 
 # ---------------------------------------------------------------- canonical form
@@ -36,16 +37,12 @@ def canonical_caption(scene: Scene) -> str:
     return f"{objects} on a {scene.background} background"
 
 
-def _alternatives(words) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-
-
 _OBJECT = (
-    rf"a ({_alternatives(SIZES)}) ({_alternatives(COLOURS)}) ({_alternatives(SHAPES)}) "
-    rf"({_alternatives(POSITIONS.values())})"
+    rf"a ({alternatives(SIZES)}) ({alternatives(COLOURS)}) ({alternatives(SHAPES)}) "
+    rf"({alternatives(POSITIONS.values())})"
 )
 _CAPTION = re.compile(
-    rf"{_OBJECT}(?:(?:, {_OBJECT})? and {_OBJECT})? on a ({_alternatives(BACKGROUNDS)}) background"
+    rf"{_OBJECT}(?:(?:, {_OBJECT})? and {_OBJECT})? on a ({alternatives(BACKGROUNDS)}) background"
 )
 _CELL_OF_PHRASE = {phrase: cell for cell, phrase in POSITIONS.items()}
 

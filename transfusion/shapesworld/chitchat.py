@@ -13,8 +13,8 @@ import random
 import re
 from dataclasses import dataclass
 
-from .captions import canonical_caption
-from .world import SHAPES, random_scene
+from .captions import canonical_caption, join_list
+from .world import BACKGROUNDS, COLOURS, SHAPES, SIZES, random_scene
 
 CHITCHAT_KINDS: tuple[str, ...] = ("greeting", "thanks", "about", "out of world")
 
@@ -39,7 +39,9 @@ HELD_OUT_MESSAGES: frozenset[str] = frozenset({"hey, how are you?", "greetings",
 HELD_OUT_THINGS: frozenset[str] = frozenset({"dragon", "castle", "guitar", "lion", "spider"})
 HELD_OUT_THING_REQUESTS: frozenset[str] = frozenset({"draw me a {thing}", "make a picture of a {thing}"})
 
-WHAT_I_DRAW = "I draw circles, squares, triangles and diamonds, small or large, in eight colors on a white, black or gray background"
+_COUNT = {8: "eight"}  # how many colours, in words
+WHAT_I_DRAW = (f"I draw {join_list([s + 's' for s in SHAPES])}, {' or '.join(SIZES)}, in {_COUNT[len(COLOURS)]} "
+               f"colors on a {join_list(list(BACKGROUNDS), last=' or ')} background")
 OPENINGS: dict[str, str] = {
     "greeting": "hello! {what}.",
     "thanks": "you're welcome! {what}.",
@@ -69,7 +71,7 @@ def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None
         things = [t for t in THINGS if (t in HELD_OUT_THINGS) == held_out]
         forms = [f for f in THING_REQUESTS if (f in HELD_OUT_THING_REQUESTS) == held_out]
         if held_out and rng.random() < 0.5:
-            things, forms = list(THINGS), forms  # a held-out form of any thing
+            things = list(THINGS)  # a held-out form of any thing
         elif held_out:
             forms = list(THING_REQUESTS)  # a held-out thing in any form
         thing = rng.choice(things)
@@ -80,8 +82,12 @@ def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None
         if not choices:  # a kind with nothing held out: its held-out cases use a held-out thing instead
             return random_chitchat(rng, held_out, "out of world")
         message = rng.choice(choices)
-    opening = OPENINGS[kind].format(what=WHAT_I_DRAW, thing=thing)
-    return ChitChat(kind, message, f"{opening} try: {example_request(rng)}")
+    return ChitChat(kind, message, reply_for(kind, thing, example_request(rng)))
+
+
+def reply_for(kind: str, thing: str, example: str) -> str:
+    """The reply to a message of `kind` (`thing`: what was asked for, if outside the world)."""
+    return f"{OPENINGS[kind].format(what=WHAT_I_DRAW, thing=thing)} try: {example}"
 
 
 _SHAPE_WORD = re.compile(rf"\b({'|'.join(SHAPES)})s?\b")

@@ -131,10 +131,18 @@ def edit(rng: random.Random) -> Document:
 # ---------------------------------------------------------------- people's words
 
 
-def natural_question_of(rng: random.Random, scene: Scene) -> Question:
-    """A question in people's words (of the five forms or the new ones) and its answer."""
+def natural_question_of(rng: random.Random, scene: Scene) -> tuple[Question, str]:
+    """A question (of the five forms or the new ones) with its answer, and how people word it."""
     q = random_new_question(rng, scene) if rng.random() < 0.6 else pick_question(rng, scene)
-    return q._replace(question=phrase_question(q, rng))
+    return q, phrase_question(q, rng)
+
+
+def question_of(rng: random.Random, scene: Scene, natural: bool) -> tuple[Question, str]:
+    """A question and its words: people's (`natural`) or the canonical ones."""
+    if natural:
+        return natural_question_of(rng, scene)
+    q = pick_question(rng, scene)
+    return q, q.question
 
 
 def instruction_of(rng: random.Random, e: Edit, scene: Scene, natural: bool) -> str:
@@ -154,8 +162,8 @@ def request(rng: random.Random) -> Document:
 
 def natural_question(rng: random.Random) -> Document:
     scene = random_scene(rng)
-    q = natural_question_of(rng, scene)
-    return [user(render(scene), q.question), assistant(q.answer)]
+    q, text = natural_question_of(rng, scene)
+    return [user(render(scene), text), assistant(q.answer)]
 
 
 def natural_edit(rng: random.Random) -> Document:
@@ -191,9 +199,9 @@ def _opening(rng: random.Random, scene: Scene, asked: set[str]) -> tuple[Documen
         return [user(image, rng.choice(DESCRIBE_PROMPTS)), assistant(canonical_caption(scene))], scene
     natural = rng.random() < NATURAL_P
     if opener == "question":
-        q = natural_question_of(rng, scene) if natural else pick_question(rng, scene)
-        asked.add(q.question)
-        return [user(image, q.question), assistant(q.answer)], scene
+        q, text = question_of(rng, scene, natural)
+        asked.add(q.question)  # the canonical text: the same question in other words is the same
+        return [user(image, text), assistant(q.answer)], scene
     e = random_edit(rng, scene)
     edited = e.apply(scene)
     return [user(image, instruction_of(rng, e, scene, natural)), assistant(here_is(edited), render(edited))], edited
@@ -214,10 +222,10 @@ def _follow_up(rng: random.Random, scene: Scene, asked: set[str], may_draw: bool
         instruction = prefix + instruction_of(rng, e, scene, natural)
         return [user(instruction), assistant(here_is(edited), render(edited))], edited
     if kind == "question":
-        q = natural_question_of(rng, scene) if natural else pick_question(rng, scene)
-        if q.question not in asked:  # never the same question twice about one image
+        q, text = question_of(rng, scene, natural)
+        if q.question not in asked:  # never the same question twice about one image, in any words
             asked.add(q.question)
-            return [user(q.question), assistant(q.answer)], scene
+            return [user(text), assistant(q.answer)], scene
     return [user(rng.choice(DESCRIBE_AGAIN_PROMPTS)), assistant(canonical_caption(scene))], scene
 
 

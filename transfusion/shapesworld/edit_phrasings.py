@@ -21,6 +21,7 @@ import re
 
 from .captions import BACKGROUND_WORDS, POSITION_WORDS, SIZE_WORDS
 from .edits import EDIT_KINDS, Add, Background, Edit, Move, Recolour, Remove, Resize
+from .words import alternatives, phrase_finder, without_slots
 from .world import Scene
 
 # A held-out phrasing is a template that holds one of these (as whole words). They never appear
@@ -122,20 +123,11 @@ TO_POSITION_WORDS: dict[tuple[int, int], tuple[str, ...]] = {
 }
 
 
-def _alt(words) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-
-
-_HELD_OUT = re.compile(rf"\b(?:{_alt(HELD_OUT_EDIT_PHRASINGS)})\b")
-
-
-def is_held_out_phrasing(text: str) -> bool:
-    """Whether the text holds a held-out phrasing (as whole words)."""
-    return _HELD_OUT.search(text) is not None
+is_held_out_phrasing = phrase_finder(HELD_OUT_EDIT_PHRASINGS)  # (text) -> bool, as whole words
 
 
 def _template_held_out(template: str) -> bool:
-    return is_held_out_phrasing(re.sub(r"\{\w+\}", "", template))  # '{colour}' is a slot, not a word
+    return is_held_out_phrasing(without_slots(template))
 
 
 def _templates_of(kind: str) -> tuple[str, ...]:

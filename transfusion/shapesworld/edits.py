@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from .words import alternatives
 from .world import (
     BACKGROUNDS,
     COLOURS,
@@ -225,19 +226,15 @@ def random_edit(
 # ---------------------------------------------------------------- parsing
 
 
-def _alt(words) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-
-
-_NAMED = rf"({_alt(COLOURS)}) ({_alt(SHAPES)})"
-_POSITION = rf"({_alt(POSITIONS.values())})"
+_NAMED = rf"({alternatives(COLOURS)}) ({alternatives(SHAPES)})"
+_POSITION = rf"({alternatives(POSITIONS.values())})"
 _PATTERNS = {
-    "recolour": re.compile(rf"make the {_NAMED} ({_alt(COLOURS)})"),
+    "recolour": re.compile(rf"make the {_NAMED} ({alternatives(COLOURS)})"),
     "move": re.compile(rf"move the {_NAMED} {_POSITION}"),
     "remove": re.compile(rf"remove the {_NAMED}"),
-    "add": re.compile(rf"add a ({_alt(SIZES)}) {_NAMED} {_POSITION}"),
+    "add": re.compile(rf"add a ({alternatives(SIZES)}) {_NAMED} {_POSITION}"),
     "resize": re.compile(rf"make the {_NAMED} (bigger|smaller)"),
-    "background": re.compile(rf"change the background to ({_alt(BACKGROUNDS)})"),
+    "background": re.compile(rf"change the background to ({alternatives(BACKGROUNDS)})"),
 }
 _CELL_OF_PHRASE = {phrase: cell for cell, phrase in POSITIONS.items()}
 

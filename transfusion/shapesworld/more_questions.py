@@ -20,6 +20,7 @@ import re
 
 from .captions import BACKGROUND_WORDS, POSITION_WORDS
 from .questions import Question
+from .words import alternatives, article, phrase_finder, without_slots
 from .world import BACKGROUNDS, COLOURS, HELD_OUT_PAIRS, POSITIONS, SHAPES, SIZES, TRAINING_PAIRS, Scene
 
 COUNT_WORDS: dict[int, str] = {0: "none", 1: "one", 2: "two", 3: "three"}
@@ -48,11 +49,6 @@ NEW_ANSWER_WORDS: tuple[str, ...] = (
     + ("nothing",)
     + tuple(f"a {size} {colour} {shape}" for size in SIZES for colour in COLOURS for shape in SHAPES)
 )
-
-
-def article(word: str) -> str:
-    """'an' before a vowel ('an orange square'), else 'a'."""
-    return "an" if word[0] in "aeiou" else "a"
 
 
 def object_answer(size: str, colour: str, shape: str) -> str:
@@ -145,17 +141,13 @@ def random_new_question(
 # ---------------------------------------------------------------- reading a new question back
 
 
-def _alt(words) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-
-
-_COLOUR, _SHAPE = f"({_alt(COLOURS)})", f"({_alt(SHAPES)})"
+_COLOUR, _SHAPE = f"({alternatives(COLOURS)})", f"({alternatives(SHAPES)})"
 _NEW_PATTERNS = {
     "is_there_shape": re.compile(rf"is there (an?) {_SHAPE}\?"),
     "is_there_object": re.compile(rf"is there (an?) {_COLOUR} {_SHAPE}\?"),
-    "is_background": re.compile(rf"is the background ({_alt(BACKGROUNDS)})\?"),
+    "is_background": re.compile(rf"is the background ({alternatives(BACKGROUNDS)})\?"),
     "which_shape": re.compile(rf"which shape is {_COLOUR}\?"),
-    "what_is_at": re.compile(rf"what is ({_alt(POSITIONS.values())})\?"),
+    "what_is_at": re.compile(rf"what is ({alternatives(POSITIONS.values())})\?"),
     "count_colour": re.compile(rf"how many {_COLOUR} shapes are there\?"),
     "count_shape": re.compile(rf"how many {_SHAPE}s are there\?"),
 }
@@ -309,32 +301,27 @@ QUESTION_PHRASINGS: dict[str, tuple[str, ...]] = {
 }
 CANONICAL_SHARE = 0.25  # how often phrase_question (held_out=False) says the canonical text
 
-_HELD_OUT = re.compile(rf"\b(?:{_alt(HELD_OUT_QUESTION_PHRASINGS)})\b")
-
-
-def is_held_out_phrasing(text: str) -> bool:
-    """Whether the text holds a held-out phrasing (as whole words)."""
-    return _HELD_OUT.search(text) is not None
+is_held_out_phrasing = phrase_finder(HELD_OUT_QUESTION_PHRASINGS)  # (text) -> bool, as whole words
 
 
 def _template_held_out(template: str) -> bool:
-    return is_held_out_phrasing(re.sub(r"\{\w+\}", "", template))  # '{colour}' is a slot, not a word
+    return is_held_out_phrasing(without_slots(template))
 
 
 # canonical text of every form, canonical and new, read into its slots
 _SLOTS = {
     "count": re.compile(r"how many shapes are there\?"),
-    "colour_of_shape": re.compile(rf"what color is the (?P<shape>{_alt(SHAPES)})\?"),
-    "shape_at": re.compile(rf"what shape is (?P<position>{_alt(POSITIONS.values())})\?"),
-    "where_is": re.compile(rf"where is the (?P<colour>{_alt(COLOURS)}) (?P<shape>{_alt(SHAPES)})\?"),
+    "colour_of_shape": re.compile(rf"what color is the (?P<shape>{alternatives(SHAPES)})\?"),
+    "shape_at": re.compile(rf"what shape is (?P<position>{alternatives(POSITIONS.values())})\?"),
+    "where_is": re.compile(rf"where is the (?P<colour>{alternatives(COLOURS)}) (?P<shape>{alternatives(SHAPES)})\?"),
     "background": re.compile(r"what color is the background\?"),
-    "is_there_shape": re.compile(rf"is there an? (?P<shape>{_alt(SHAPES)})\?"),
-    "is_there_object": re.compile(rf"is there an? (?P<colour>{_alt(COLOURS)}) (?P<shape>{_alt(SHAPES)})\?"),
-    "is_background": re.compile(rf"is the background (?P<background>{_alt(BACKGROUNDS)})\?"),
-    "which_shape": re.compile(rf"which shape is (?P<colour>{_alt(COLOURS)})\?"),
-    "what_is_at": re.compile(rf"what is (?P<position>{_alt(POSITIONS.values())})\?"),
-    "count_colour": re.compile(rf"how many (?P<colour>{_alt(COLOURS)}) shapes are there\?"),
-    "count_shape": re.compile(rf"how many (?P<shape>{_alt(SHAPES)})s are there\?"),
+    "is_there_shape": re.compile(rf"is there an? (?P<shape>{alternatives(SHAPES)})\?"),
+    "is_there_object": re.compile(rf"is there an? (?P<colour>{alternatives(COLOURS)}) (?P<shape>{alternatives(SHAPES)})\?"),
+    "is_background": re.compile(rf"is the background (?P<background>{alternatives(BACKGROUNDS)})\?"),
+    "which_shape": re.compile(rf"which shape is (?P<colour>{alternatives(COLOURS)})\?"),
+    "what_is_at": re.compile(rf"what is (?P<position>{alternatives(POSITIONS.values())})\?"),
+    "count_colour": re.compile(rf"how many (?P<colour>{alternatives(COLOURS)}) shapes are there\?"),
+    "count_shape": re.compile(rf"how many (?P<shape>{alternatives(SHAPES)})s are there\?"),
 }
 
 

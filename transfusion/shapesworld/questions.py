@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from .words import alternatives
 from .world import BACKGROUNDS, COLOURS, POSITIONS, SHAPES, Scene
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three"}
@@ -51,15 +52,11 @@ def questions_for(scene: Scene) -> list[Question]:
     return out
 
 
-def _alternatives(words) -> str:
-    return "|".join(re.escape(w) for w in words)
-
-
 _PATTERNS = {
     "count": re.compile(r"how many shapes are there\?"),
-    "colour_of_shape": re.compile(rf"what color is the ({_alternatives(SHAPES)})\?"),
-    "shape_at": re.compile(rf"what shape is ({_alternatives(POSITIONS.values())})\?"),
-    "where_is": re.compile(rf"where is the ({_alternatives(COLOURS)}) ({_alternatives(SHAPES)})\?"),
+    "colour_of_shape": re.compile(rf"what color is the ({alternatives(SHAPES)})\?"),
+    "shape_at": re.compile(rf"what shape is ({alternatives(POSITIONS.values())})\?"),
+    "where_is": re.compile(rf"where is the ({alternatives(COLOURS)}) ({alternatives(SHAPES)})\?"),
     "background": re.compile(r"what color is the background\?"),
 }
 _CELL_OF_PHRASE = {phrase: cell for cell, phrase in POSITIONS.items()}

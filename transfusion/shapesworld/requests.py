@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from .captions import BACKGROUND_WORDS, JOINERS, LEAD_INS, POSITION_WORDS, SCENE_TEMPLATES, SIZE_WORDS, join_list
+from .words import article
 from .world import BACKGROUNDS, CELLS, COLOURS, MAX_OBJECTS, SHAPES, SIZES, TRAINING_PAIRS, Obj, Scene, random_scene
 
 REQUEST_GROUPS: tuple[str, ...] = ("partial", "no positions", "positions", "count", "synonyms")
@@ -47,7 +48,7 @@ REQUEST_FORMS = Words(
     seen=LEAD_INS + ("make ", "i want ", "give me ", "please show me "),  # "" is the bare noun phrase
     held_out=("i'd like ", "could you draw ", "draw me "),  # "draw me" is also held out of chitchat
 )
-QUESTION_FORMS: tuple[str, ...] = ("can you draw ", "could you draw ")  # may end with '?'
+ASKING_FORMS: tuple[str, ...] = ("can you draw ", "could you draw ")  # may end with '?'
 REQUEST_SIZE_WORDS: dict[str, Words] = {
     "small": Words(SIZE_WORDS["small"]),
     "large": Words(SIZE_WORDS["large"], held_out=("huge",)),
@@ -84,7 +85,7 @@ REQUEST_BACKGROUND_FORMS = Words(
     seen=SCENE_TEMPLATES + ("{objects} on {bg}",),
     held_out=("{objects} against {bg}",),
 )
-COUNT_WORDS: dict[int, Words] = {2: Words(("two", "2"), held_out=("a pair of",)), 3: Words(("three", "3"))}
+REQUEST_COUNT_WORDS: dict[int, Words] = {2: Words(("two", "2"), held_out=("a pair of",)), 3: Words(("three", "3"))}
 SHAPELESS_NOUNS = Words(("shape", "object"), held_out=("thing",))  # plural: + "s"; also 'something red'
 
 HELD_OUT_PHRASINGS: dict[str, tuple[str, ...]] = {  # kind -> literal phrases, as they appear in a text
@@ -97,7 +98,7 @@ HELD_OUT_PHRASINGS: dict[str, tuple[str, ...]] = {  # kind -> literal phrases, a
         for words in BACKGROUND_WORDS.values()
         for w in words
     ),
-    "count": COUNT_WORDS[2].held_out,
+    "count": REQUEST_COUNT_WORDS[2].held_out,
     "noun": SHAPELESS_NOUNS.held_out + tuple(n + "s" for n in SHAPELESS_NOUNS.held_out),
 }
 _HELD_OUT_RE = re.compile(
@@ -284,15 +285,11 @@ def _held_out_slots(groups: list[Group], background: str | None) -> dict[str, li
             slots.setdefault("size", []).append(("size", i))
         if spec.cell is not None:
             slots.setdefault("position", []).append(("position", i))
-        if COUNT_WORDS.get(count, Words(())).held_out:
+        if REQUEST_COUNT_WORDS.get(count, Words(())).held_out:
             slots.setdefault("count", []).append(("count", i))
         if spec.shape is None:
             slots.setdefault("noun", []).append(("noun", i))
     return slots
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
 
 
 class _Phraser:
@@ -308,7 +305,7 @@ class _Phraser:
         return self.rng.choice(options)
 
     def determiner(self, rest: str) -> str:
-        return "one" if self.rng.random() < 0.15 else _article(rest)
+        return "one" if self.rng.random() < 0.15 else article(rest)
 
     def single(self, i: int, size: str | None, colour: str | None, shape: str | None) -> str:
         rng = self.rng
@@ -330,7 +327,7 @@ class _Phraser:
         return " ".join(["something"] + ([" and ".join(adjectives)] if adjectives else []))  # 'something small and red'
 
     def counted(self, i: int, count: int, size: str | None, colour: str | None, shape: str | None) -> str:
-        number = self.pick(COUNT_WORDS[count], ("count", i))
+        number = self.pick(REQUEST_COUNT_WORDS[count], ("count", i))
         noun = (shape or self.pick(SHAPELESS_NOUNS, ("noun", i))) + "s"
         if colour and self.rng.random() < 0.25:
             return " ".join([number] + [a for a in (size, noun) if a]) + f" in {colour}"  # 'two circles in red'
@@ -358,7 +355,7 @@ class _Phraser:
             text = form.format(objects=text, bg=self.pick(REQUEST_BACKGROUND_WORDS[background], synonym=True))
         form = self.pick(REQUEST_FORMS, ("form",))
         text = form + text
-        if form in QUESTION_FORMS and rng.random() < 0.5:
+        if form in ASKING_FORMS and rng.random() < 0.5:
             text += "?"
         elif rng.random() < 0.15:
             text += "."
