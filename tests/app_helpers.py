@@ -47,13 +47,13 @@ REPO = Path(__file__).resolve().parents[1]
 STEP_DELAY = float(os.environ.get("APP_TEST_STEP_DELAY", "0.03"))
 
 
-def scripted_checkpoint(path: str | Path, reply: str = SCRIPTED_REPLY, seed: int = 0, size: str = "tiny") -> Path:
-    """Save a checkpoint of preset `size` (random weights) to `path` whose greedy reply to
-    anything is an image, then `reply`."""
+def scripted_checkpoint(path: str | Path, reply: str = SCRIPTED_REPLY, seed: int = 0) -> Path:
+    """Save a tiny checkpoint (random weights) to `path` whose greedy reply to anything is an
+    image, then `reply`."""
     rng = random.Random(seed)
     tokenizer = train_tokenizer([" ".join(rng.choice(WORDS) for _ in range(10)) for _ in range(2000)], vocab_size=320)
     torch.manual_seed(seed)
-    config = preset(size, vocab_size=tokenizer.vocab_size)
+    config = preset("tiny", vocab_size=tokenizer.vocab_size)
     model = Transfusion(config).eval()
     words = tokenizer.encode(reply)
     if len(set(words)) != len(words):

@@ -60,7 +60,7 @@ def about_markdown(pipe, checkpoint_dir: str | Path) -> str:
 
 The built-in model was trained from scratch, by this project, on **ShapesWorld**: {config.vae.image_size} × {config.vae.image_size}
 pictures of one to three flat shapes on a plain background, each shape in its own cell of a 3 × 3 grid.
-It knows nothing else: ask it about cats and it will draw shapes.
+It knows nothing else: ask it for a cat and it says, in words, what it can draw instead.
 
 | | words it knows |
 | --- | --- |
@@ -70,7 +70,7 @@ It knows nothing else: ask it about cats and it will draw shapes.
 | backgrounds | {", ".join(BACKGROUNDS)} |
 | places | {"; ".join(POSITIONS.values())} |
 
-- **Draw:** a caption such as “a large red circle in the center on a white background” or “a small blue square in the top left corner and a large yellow triangle at the bottom on a black background” (objects in reading order: top row first, left to right).
+- **Draw:** name what you care about and it fills in the rest (“draw a red circle”, “two blue squares on black”), or give a whole caption such as “a large red circle in the center on a white background” or “a small blue square in the top left corner and a large yellow triangle at the bottom on a black background” (objects in reading order: top row first, left to right).
 - **Describe or ask** about an uploaded or drawn picture: “describe this image”, “how many shapes are there?”, “what color is the circle?”, “what shape is in the center?”, “where is the red circle?”, “what color is the background?”.
 - **Edit** (in the chat, the last picture; in the editor, the input): “make the red circle blue”, “move the red circle at the top”, “add a small green diamond in the bottom right corner”, “remove the blue square”, “make the red circle bigger” / “smaller”, “change the background to black”.
 - **Never seen in training:** {held_out}. Ask for them to see whether it composes colours and shapes it learned apart.

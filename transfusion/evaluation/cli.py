@@ -20,6 +20,9 @@ from .reference_models import OracleModel, RandomModel
 from .table import format_table
 
 
+SAMPLING_FLAGS = {"steps": int, "guidance": float, "image_guidance": float, "sampler": str}  # Settings fields
+
+
 class WithSettings:
     """A pipeline whose every call uses the given sampling settings (steps, guidance, sampler)."""
 
@@ -50,12 +53,10 @@ class WithSettings:
     def sampling(self) -> dict:
         """The drawing settings every call uses: the checkpoint's defaults with the overrides."""
         s = self.pipe.settings(**self.settings)
-        return {"steps": s.steps, "guidance": s.guidance, "image_guidance": s.image_guidance,
-                "sampler": s.sampler or "default"}
+        return {**{name: getattr(s, name) for name in SAMPLING_FLAGS}, "sampler": s.sampler or "default"}
 
 
 MODEL_HELP = "'oracle' (the renderer itself), 'random' (guesses) or a checkpoint directory"
-SAMPLING_FLAGS = {"steps": int, "guidance": float, "image_guidance": float, "sampler": str}  # Settings fields
 
 
 def add_model_args(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ import random
 import re
 
 from .words import alternatives
-from .world import BACKGROUNDS, COLOURS, POSITIONS, SHAPES, SIZES, Obj, Scene
+from .world import BACKGROUNDS, CELL_OF_POSITION, COLOURS, POSITIONS, SHAPES, SIZES, Obj, Scene
 
 # ---------------------------------------------------------------- canonical form
 
@@ -44,7 +44,6 @@ _OBJECT = (
 _CAPTION = re.compile(
     rf"{_OBJECT}(?:(?:, {_OBJECT})? and {_OBJECT})? on a ({alternatives(BACKGROUNDS)}) background"
 )
-_CELL_OF_PHRASE = {phrase: cell for cell, phrase in POSITIONS.items()}
 
 
 def parse_caption(text: str) -> Scene:
@@ -64,7 +63,7 @@ def parse_caption(text: str) -> Scene:
     for i in range(0, 12, 4):
         size, colour, shape, position = groups[i : i + 4]
         if size is not None:
-            row, col = _CELL_OF_PHRASE[position]
+            row, col = CELL_OF_POSITION[position]
             objects.append(Obj(shape=shape, colour=colour, size=size, row=row, col=col))
     if len({o.cell for o in objects}) != len(objects):
         raise ValueError(f"not a canonical caption: two objects share a cell in {text!r}")

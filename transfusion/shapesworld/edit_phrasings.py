@@ -17,11 +17,10 @@ evaluator asks with them. The canonical instructions in `edits.py` are not chang
 from __future__ import annotations
 
 import random
-import re
 
 from .captions import BACKGROUND_WORDS, POSITION_WORDS, SIZE_WORDS
 from .edits import EDIT_KINDS, Add, Background, Edit, Move, Recolour, Remove, Resize
-from .words import alternatives, phrase_finder, without_slots
+from .words import phrase_finder, without_slots
 from .world import Scene
 
 # A held-out phrasing is a template that holds one of these (as whole words). They never appear

@@ -17,6 +17,7 @@ from typing import ClassVar
 from .words import alternatives
 from .world import (
     BACKGROUNDS,
+    CELL_OF_POSITION,
     COLOURS,
     HELD_OUT_PAIRS,
     MAX_OBJECTS,
@@ -236,7 +237,6 @@ _PATTERNS = {
     "resize": re.compile(rf"make the {_NAMED} (bigger|smaller)"),
     "background": re.compile(rf"change the background to ({alternatives(BACKGROUNDS)})"),
 }
-_CELL_OF_PHRASE = {phrase: cell for cell, phrase in POSITIONS.items()}
 
 
 def parse_edit(text: str, scene: Scene) -> Edit:
@@ -253,11 +253,11 @@ def parse_edit(text: str, scene: Scene) -> Edit:
         if kind == "recolour":
             edit: Edit = Recolour(g[0], g[1], g[2])
         elif kind == "move":
-            edit = Move(g[0], g[1], *_CELL_OF_PHRASE[g[2]])
+            edit = Move(g[0], g[1], *CELL_OF_POSITION[g[2]])
         elif kind == "remove":
             edit = Remove(g[0], g[1])
         elif kind == "add":
-            row, col = _CELL_OF_PHRASE[g[3]]
+            row, col = CELL_OF_POSITION[g[3]]
             edit = Add(Obj(shape=g[2], colour=g[1], size=g[0], row=row, col=col))
         elif kind == "resize":
             edit = Resize(g[0], g[1], bigger=g[2] == "bigger")

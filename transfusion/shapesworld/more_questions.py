@@ -21,7 +21,7 @@ import re
 from .captions import BACKGROUND_WORDS, POSITION_WORDS
 from .questions import Question
 from .words import alternatives, article, phrase_finder, without_slots
-from .world import BACKGROUNDS, COLOURS, HELD_OUT_PAIRS, POSITIONS, SHAPES, SIZES, TRAINING_PAIRS, Scene
+from .world import BACKGROUNDS, CELL_OF_POSITION, COLOURS, HELD_OUT_PAIRS, POSITIONS, SHAPES, SIZES, TRAINING_PAIRS, Scene
 
 COUNT_WORDS: dict[int, str] = {0: "none", 1: "one", 2: "two", 3: "three"}
 
@@ -151,7 +151,6 @@ _NEW_PATTERNS = {
     "count_colour": re.compile(rf"how many {_COLOUR} shapes are there\?"),
     "count_shape": re.compile(rf"how many {_SHAPE}s are there\?"),
 }
-_CELL_OF_PHRASE = {phrase: cell for cell, phrase in POSITIONS.items()}
 
 
 def new_question_form(question: str) -> str:
@@ -186,7 +185,7 @@ def answer_new(scene: Scene, question: str) -> str:
             raise ValueError(f"{question!r} needs exactly one {g[0]} object, the scene has {len(having)}")
         return having[0].shape
     if form == "what_is_at":
-        obj = scene.at(*_CELL_OF_PHRASE[g[0]])
+        obj = scene.at(*CELL_OF_POSITION[g[0]])
         return f"a {obj.size} {obj.colour} {obj.shape}" if obj else "nothing"
     if form == "count_colour":
         return COUNT_WORDS[len([o for o in scene.objects if o.colour == g[0]])]
@@ -349,7 +348,7 @@ def phrase_question(question: Question, rng: random.Random, held_out: bool = Fal
     if "colour" in slots:
         fill.update(colour=slots["colour"], a=article(slots["colour"]))
     if "position" in slots:
-        fill["pos"] = rng.choice(POSITION_WORDS[_CELL_OF_PHRASE[slots["position"]]])
+        fill["pos"] = rng.choice(POSITION_WORDS[CELL_OF_POSITION[slots["position"]]])
     if "background" in slots:
         fill["bg"] = rng.choice(BACKGROUND_WORDS[slots["background"]])
     return template.format(**fill)

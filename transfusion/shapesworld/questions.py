@@ -10,7 +10,7 @@ import re
 from typing import NamedTuple
 
 from .words import alternatives
-from .world import BACKGROUNDS, COLOURS, POSITIONS, SHAPES, Scene
+from .world import BACKGROUNDS, CELL_OF_POSITION, COLOURS, POSITIONS, SHAPES, Scene
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three"}
 
@@ -59,7 +59,6 @@ _PATTERNS = {
     "where_is": re.compile(rf"where is the ({alternatives(COLOURS)}) ({alternatives(SHAPES)})\?"),
     "background": re.compile(r"what color is the background\?"),
 }
-_CELL_OF_PHRASE = {phrase: cell for cell, phrase in POSITIONS.items()}
 
 
 def question_form(question: str) -> str:
@@ -83,7 +82,7 @@ def answer(scene: Scene, question: str) -> str:
     if form == "background":
         return scene.background
     if form == "shape_at":
-        obj = scene.at(*_CELL_OF_PHRASE[m.group(1)])
+        obj = scene.at(*CELL_OF_POSITION[m.group(1)])
         return obj.shape if obj else "nothing"
     if form == "colour_of_shape":
         having = [o for o in scene.objects if o.shape == m.group(1)]

@@ -51,6 +51,7 @@ POSITIONS: dict[tuple[int, int], str] = {  # (row, column) -> phrase
     (2, 2): "in the bottom right corner",
 }
 CELLS: tuple[tuple[int, int], ...] = tuple(POSITIONS)  # reading order
+CELL_OF_POSITION: dict[str, tuple[int, int]] = {phrase: cell for cell, phrase in POSITIONS.items()}  # the reverse
 
 # Colour-shape pairs that never appear in training data (they measure composition).
 HELD_OUT_PAIRS: frozenset[tuple[str, str]] = frozenset(
