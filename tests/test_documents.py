@@ -8,7 +8,7 @@ from conftest import latent
 
 from transfusion.batch import IGNORE, collate
 from transfusion.documents import cfg_dropout, encode_document, unconditional
-from transfusion.loss import transfusion_loss
+from transfusion.loss import counts, transfusion_loss
 from transfusion.diffusion import Diffusion
 from transfusion.mask import attention_mask
 
@@ -98,6 +98,29 @@ def test_packing_gives_the_same_loss_as_padding(tokenizer, tiny_config, tiny_che
     losses = [transfusion_loss(tiny_checkpoint.model, b, diffusion, torch.Generator().manual_seed(0))[1] for b in (padded, packed)]
     torch.testing.assert_close(losses[0]["lm"], losses[1]["lm"])
     torch.testing.assert_close(losses[0]["diffusion"], losses[1]["diffusion"])
+
+
+def test_seeded_documents_give_the_gradient_of_the_whole_batch_in_any_split(tokenizer, tiny_config, tiny_checkpoint):
+    """What data-parallel training rests on: with a noise seed per document and the whole
+    batch's counts as denominators, the mean of two halves' gradients is the whole's."""
+    c, model = tiny_config, tiny_checkpoint.model
+    docs = [chat(c), [{"role": "user", "content": "a small red circle"}, {"role": "assistant", "content": [latent(c, 2)]}],
+            [{"role": "user", "content": [latent(c, 3), "describe this image"]}, {"role": "assistant", "content": "a large blue square"}],
+            [{"role": "user", "content": "a large green triangle"}, {"role": "assistant", "content": ["ok", latent(c, 4)]}]]
+    seqs = [encode_document(d, tokenizer, c, seed=100 + i) for i, d in enumerate(docs)]
+    diffusion = Diffusion(c)
+
+    def gradient(batch, denominators=None):
+        model.zero_grad()
+        transfusion_loss(model, batch, diffusion, denominators=denominators)[0].backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    whole = gradient(collate(seqs, tokenizer.pad_id))
+    halves = [collate(seqs[:1], tokenizer.pad_id), collate(seqs[1:], tokenizer.pad_id, max_len=256)]
+    total = [sum(n) / 2 for n in zip(*(counts(h) for h in halves))]
+    split = sum(gradient(h, tuple(total)) for h in halves) / 2
+    torch.testing.assert_close(split, whole, rtol=1e-4, atol=1e-6)
+    assert not torch.equal(gradient(halves[0]), gradient(halves[0], tuple(total)))  # the denominators count
 
 
 def test_too_long_document_is_refused(tokenizer, tiny_config):

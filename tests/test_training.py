@@ -7,28 +7,15 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from transfusion import TransfusionPipeline
-from transfusion import train, train_vae
-from transfusion.config import VAEConfig
-
-TINY_VAE = VAEConfig(block_out_channels=(8, 16, 16), norm_num_groups=4)
-
+from training_helpers import train_args, train_tiny_vae
+from transfusion import TransfusionPipeline, train
 
 @pytest.fixture(scope="module")
 def vae_dir(tmp_path_factory):
     """A VAE trained for a few steps by the real command."""
-    out = tmp_path_factory.mktemp("vae")
-    (out / "config.json").write_text(json.dumps({"block_out_channels": [8, 16, 16], "norm_num_groups": 4}))
-    train_vae.main(["--config", str(out / "config.json"), "--out", str(out / "run"), "--steps", "3",
-                    "--batch-size", "4", "--sample-every", "2", "--save-every", "2"])
-    assert (out / "run" / "samples" / "step000002.png").exists()
-    return out / "run" / "vae"
-
-
-def train_args(vae_dir, out, steps, *extra):
-    return ["--preset", "tiny", "--model", '{"objective": "flow"}', "--vae", str(vae_dir), "--out", str(out),
-            "--steps", str(steps), "--batch-size", "3", "--log-every", "1", "--save-every", "2",
-            "--sample-every", "0", "--warmup", "2", "--vocab-size", "320", "--precision", "no", "--eval-cases", "0", *extra]
+    vae = train_tiny_vae(tmp_path_factory.mktemp("vae"))
+    assert (vae.parent / "samples" / "step000002.png").exists()
+    return vae
 
 
 def test_few_steps_write_a_checkpoint_that_loads_and_samples(vae_dir, tmp_path):

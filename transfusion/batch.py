@@ -15,6 +15,12 @@ import torch
 from .documents import Sequence
 
 IGNORE = -100  # target of a position with no LM loss
+NO_SEED = -1  # image_seeds of an image whose document has no seed
+
+
+def image_seed(document_seed: int, k: int) -> int:
+    """The noise seed of a document's k-th image."""
+    return hash((document_seed, k)) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 @dataclass
@@ -28,6 +34,7 @@ class Batch:
     patch_index: torch.Tensor  # (N, L) flat index (row * T + column) of each image's patches
     image_noised: torch.Tensor  # (N,) bool: noised, with diffusion loss
     image_limited: torch.Tensor  # (N,) bool: noise limited
+    image_seeds: torch.Tensor  # (N,) long: the seed of each image's noise, NO_SEED: the batch generator's
 
     def to(self, device) -> "Batch":
         return Batch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
@@ -64,7 +71,7 @@ def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None, 
     positions = torch.zeros((B, T), dtype=torch.long)
     doc_ids = torch.full((B, T), -1, dtype=torch.long)
     image_ids = torch.full((B, T), -1, dtype=torch.long)
-    latents, patch_index, noised, limited = [], [], [], []
+    latents, patch_index, noised, limited, seeds = [], [], [], [], []
     for b, row in enumerate(rows):
         start = T - len(row[0]) if left_pad else 0
         for d, seq in enumerate(row):
@@ -83,6 +90,7 @@ def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None, 
                 latents.append(seq.latents[k])
                 noised.append(seq.image_noised[k])
                 limited.append(seq.image_limited[k])
+                seeds.append(NO_SEED if seq.seed is None else image_seed(seq.seed, k))
             start += n
     if latents:
         latents_t = torch.stack(latents)
@@ -93,4 +101,5 @@ def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None, 
     return Batch(
         tokens, targets, positions, doc_ids, image_ids, latents_t, patch_t,
         torch.tensor(noised, dtype=torch.bool), torch.tensor(limited, dtype=torch.bool),
+        torch.tensor(seeds, dtype=torch.long),
     )

@@ -60,6 +60,20 @@ class Diffusion:
         high = torch.where(limited, self.noise_limit + 1, self.T)
         return (torch.rand(N, generator=generator) * high).floor()  # uniform integers in [0, high)
 
+    def draw(self, x0: torch.Tensor, limited: torch.Tensor, seeds: torch.Tensor,
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training noise like `x0` (N, C, h, w) and one t per image, drawn image by image: an
+        image with a seed (`seeds` (N,), see `batch.image_seed`) from its own generator, one with
+        `batch.NO_SEED` from `generator`. So a seeded image gets the same draw in any batch."""
+        noise, t = [], []
+        for i, seed in enumerate(seeds.tolist()):
+            g = generator if seed < 0 else torch.Generator().manual_seed(seed)
+            noise.append(torch.randn(x0.shape[1:], generator=g))
+            t.append(self.sample_timesteps(limited[i:i + 1].cpu(), g))
+        if not t:
+            return torch.zeros_like(x0), torch.zeros(0, device=x0.device)
+        return torch.stack(noise).to(x0), torch.cat(t).to(x0.device)
+
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """x_t from clean latents x0 (N, C, h, w), noise of the same shape and t (N,)."""
         if self.objective == "flow":

@@ -49,6 +49,9 @@ class Sequence:
     image_starts: list[int] = field(default_factory=list)  # index of each image's first patch
     image_noised: list[bool] = field(default_factory=list)  # assistant image: noised, diffusion loss
     image_limited: list[bool] = field(default_factory=list)  # noise limited (t <= noise_limit)
+    # the seed of this document's diffusion noise (None: the batch's generator draws it); with a
+    # seed, a document draws the same noise whichever batch, row or process it lands in
+    seed: int | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -64,12 +67,14 @@ def encode_document(
     config: TransfusionConfig,
     lm_loss: bool = True,
     close: bool = True,
+    seed: int | None = None,
 ) -> Sequence:
     """Encode a chat whose images are latents (C, h, w). With `close=False` the last message
     is left open (no EOS), ready for generation to continue it. `lm_loss=False` drops all LM
-    loss (a document whose text was dropped for classifier-free guidance)."""
+    loss (a document whose text was dropped for classifier-free guidance). `seed` fixes the
+    noise its images get in training (`Sequence.seed`)."""
     L = config.patches_per_image
-    seq = Sequence(L)
+    seq = Sequence(L, seed=seed)
     seq.add([tokenizer.bos_id], False)
     text_with_loss = []  # where each loss-bearing text part starts
     for i, message in enumerate(messages):

@@ -22,26 +22,35 @@ def transfusion_loss(
     batch: Batch,
     diffusion: Diffusion,
     generator: torch.Generator | None = None,
+    denominators: tuple[float, float] | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Returns the total loss and its parts {"lm", "diffusion"} (detached, for logging)."""
+    """Returns the total loss and its parts {"lm", "diffusion"} (detached, for logging).
+
+    Each part is a sum divided by a count: the LM targets and the noised images of `batch`,
+    unless `denominators` (lm, images) says otherwise. Data-parallel training passes the counts
+    of all processes' batches over the number of processes (`train.shared_denominators`): then the
+    averaged gradients are those of the whole batch, however it is split."""
     x0 = batch.latents  # (N, C, h, w)
     noised = batch.image_noised  # (N,)
-    noise = torch.randn(x0.shape, generator=generator).to(x0)
-    t = diffusion.sample_timesteps(batch.image_limited.cpu(), generator).to(x0.device)
+    noise, t = diffusion.draw(x0, batch.image_limited, batch.image_seeds, generator)
     t = torch.where(noised, t, torch.zeros_like(t))  # context images stay clean
     x_t = torch.where(noised.view(-1, 1, 1, 1), diffusion.add_noise(x0, noise, t), x0)
 
     mask = attention_mask(batch.doc_ids, batch.image_ids)
     logits, pred = model(batch.tokens, batch.positions, mask, x_t, t, batch.patch_index)
 
-    zero = logits.new_zeros(())
     has_target = batch.targets != IGNORE
-    lm = F.cross_entropy(logits[has_target].float(), batch.targets[has_target]) if has_target.any() else zero
-    if noised.any():
-        target = diffusion.target(x0, noise, t)
-        diff = (pred[noised].float() - target[noised].float()).pow(2).mean()
-    else:
-        diff = zero
+    lm_den, image_den = denominators or counts(batch)
+    # sums over empty selections are zeros that still reach every parameter (as DDP needs)
+    lm = F.cross_entropy(logits[has_target].float(), batch.targets[has_target], reduction="sum") / max(lm_den, 1)
+    target = diffusion.target(x0, noise, t)
+    per_image = x0[0].numel() if len(x0) else 1
+    diff = (pred[noised].float() - target[noised].float()).pow(2).sum() / (max(image_den, 1) * per_image)
     config = getattr(model, "module", model).config  # through a DDP / FSDP wrapper
     loss = lm + config.diffusion_weight * diff
     return loss, {"lm": lm.detach(), "diffusion": diff.detach()}
+
+
+def counts(batch: Batch) -> tuple[int, int]:
+    """(LM targets, noised images) of a batch: what each loss part is averaged over."""
+    return int((batch.targets != IGNORE).sum()), int(batch.image_noised.sum())

@@ -167,4 +167,6 @@ class Transfusion(nn.Module):
         return logits, self.patch_out(h, t, skips)  # (N, C, h, w)
 
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        # an int8 layer on PyTorch's CPU kernel keeps its weights packed, outside parameters()
+        packed = sum(m.packed_numel() for m in self.modules() if hasattr(m, "packed_numel"))
+        return sum(p.numel() for p in self.parameters()) + packed

@@ -39,16 +39,17 @@ class TransfusionPipeline:
     def from_pretrained(cls, path: str | Path | None = None, device: str | None = None,
                         quantization: str | None = None) -> "TransfusionPipeline":
         """Load a checkpoint folder (default: the built-in model). `device` defaults to CUDA
-        where present; `quantization="int8"` swaps the transformer's linear layers for
-        bitsandbytes 8-bit ones."""
+        where present; `quantization="int8"` swaps the transformer's linear layers for 8-bit
+        ones, with the kernel of the device (`quantize.kernel_for`: bitsandbytes on CUDA,
+        PyTorch's own int8 matmul on the CPU)."""
         if quantization not in (None, "int8"):
             raise ValueError(f"quantization must be None or 'int8', got {quantization!r}")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         ckpt = Checkpoint.from_pretrained(path or BUILT_IN, device="cpu")
         if quantization == "int8":
-            from .quantize import quantize_int8
+            from .quantize import kernel_for, quantize_int8
 
-            quantize_int8(ckpt.model)
+            quantize_int8(ckpt.model, kernel_for(device))
         ckpt.model.to(device)
         ckpt.vae.to(device)
         return cls(ckpt, quantization)

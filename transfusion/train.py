@@ -28,14 +28,14 @@ from .config import VAEConfig, preset
 from .diffusion import Diffusion
 from .documents import cfg_dropout, encode_document, latents_for_documents
 from .generation_config import Settings, load_generation_config
-from .loss import transfusion_loss
+from .loss import counts, transfusion_loss
 from .model import Transfusion
 from .sampling import sample_image_naive
 from .shards import load_weights
 from .tokenizer import Tokenizer, train_tokenizer
 from .training.grid import save_grid
 from .training.latents import LatentCache
-from .training.loop import LoopSettings, TrainLoop, step_seed
+from .training.loop import LoopSettings, TrainLoop, make_accelerator, document_seed, micro_batch_indices
 from .training.schedule import adamw, warmup_cosine
 from .training.sources import ShapesWorldSource, make_source
 from .vae import decode, to_pil
@@ -120,7 +120,7 @@ def make_tokenizer(args, source) -> Tokenizer:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    accelerator = Accelerator(mixed_precision=args.precision)
+    accelerator = make_accelerator(args.precision)
     torch.manual_seed(args.seed)
     source = make_source(args.data, args.seed, args.mixture)
     tokenizer = make_tokenizer(args, source)
@@ -147,21 +147,24 @@ def main(argv=None) -> None:
     loop = TrainLoop(accelerator, model, optimizer, scheduler, settings, unit="tokens")
     if accelerator.is_main_process:
         tokenizer.save(args.out / "tokenizer.model")
-        accelerator.print(f"{model.num_parameters() / 1e6:.2f}M parameters, {config.objective} objective")
+        processes = f", {accelerator.num_processes} processes" if accelerator.num_processes > 1 else ""
+        accelerator.print(f"{model.num_parameters() / 1e6:.2f}M parameters, {config.objective} objective{processes}")
     diffusion = Diffusion(config)
     cache = LatentCache(vae, config.vae.image_size)
     rank, world = accelerator.process_index, accelerator.num_processes
 
     def loss_fn(step: int, micro: int):
-        seed = step_seed(args.seed, step, micro, rank)
-        rng = random.Random(seed)
-        first = ((step * args.grad_accum + micro) * world + rank) * args.batch_size
-        docs = [source.document(first + j) for j in range(args.batch_size)]
-        dropped = [cfg_dropout(d, rng, config) for d in docs]
+        # this process's share of the step's documents: disjoint between processes, and with
+        # each document's randomness its own (`document_seed`), the step's gradient is the same
+        # whether one process takes the whole batch or several take a part each
+        indices = micro_batch_indices(step, micro, rank, world, args.batch_size, args.grad_accum)
+        seeds = [document_seed(args.seed, i) for i in indices]
+        dropped = [cfg_dropout(source.document(i), random.Random(s), config) for i, s in zip(indices, seeds)]
         with_latents = latents_for_documents([d for d, _ in dropped], cache)
-        seqs = [encode_document(d, tokenizer, config, lm_loss=lm) for d, (_, lm) in zip(with_latents, dropped)]
+        seqs = [encode_document(d, tokenizer, config, lm_loss=lm, seed=s)
+                for d, (_, lm), s in zip(with_latents, dropped, seeds)]
         batch = collate(seqs, tokenizer.pad_id, max_len=args.pack or None).to(accelerator.device)
-        loss, parts = transfusion_loss(loop.model, batch, diffusion, torch.Generator().manual_seed(seed))
+        loss, parts = transfusion_loss(loop.model, batch, diffusion, denominators=shared_denominators(accelerator, batch))
         return loss, parts, sum(len(s) for s in seqs)
 
     def current_checkpoint() -> Checkpoint:
@@ -183,6 +186,16 @@ def main(argv=None) -> None:
         cases = args.eval_cases if args.eval_cases is not None else (10 if args.data == "shapesworld" else 0)
         if cases:
             evaluate_at_end(args.out, cases, args.seed, accelerator.print)
+
+
+def shared_denominators(accelerator: Accelerator, batch) -> tuple[float, float]:
+    """The loss denominators (`loss.transfusion_loss`) of one process's part of a step: the
+    counts of every process's batch, over the number of processes. DDP averages the processes'
+    gradients, so these make the step's gradient that of the whole batch."""
+    local = torch.tensor(counts(batch), dtype=torch.float64, device=accelerator.device)
+    total = accelerator.reduce(local, reduction="sum") if accelerator.num_processes > 1 else local
+    lm, images = (total / accelerator.num_processes).tolist()
+    return lm, images
 
 
 def evaluate_at_end(out: Path, cases: int, seed: int, say) -> None:

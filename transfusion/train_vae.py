@@ -13,12 +13,11 @@ import json
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
 from torch import nn
 
 from .config import VAEConfig
 from .training.grid import save_grid
-from .training.loop import LoopSettings, TrainLoop, step_seed
+from .training.loop import LoopSettings, TrainLoop, make_accelerator, micro_batch_indices, step_seed
 from .training.schedule import adamw, warmup_cosine
 from .training.sources import make_source
 from .vae import build_vae, decode, encode, to_pil, to_tensor
@@ -53,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    accelerator = Accelerator(mixed_precision=args.precision)
+    accelerator = make_accelerator(args.precision)
     torch.manual_seed(args.seed)
     config = VAEConfig(**json.loads(args.config.read_text())) if args.config else VAEConfig()
     vae = Reconstruction(build_vae(config))
@@ -68,8 +67,7 @@ def main(argv=None) -> None:
     rank, world = accelerator.process_index, accelerator.num_processes
 
     def images(step: int, micro: int) -> torch.Tensor:
-        first = ((step * args.grad_accum + micro) * world + rank) * args.batch_size
-        batch = [source.image(first + j) for j in range(args.batch_size)]
+        batch = [source.image(i) for i in micro_batch_indices(step, micro, rank, world, args.batch_size, args.grad_accum)]
         return to_tensor(batch, config.image_size).to(accelerator.device)
 
     def loss_fn(step: int, micro: int):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..quantize import kernel_for
 from ..shapesworld.world import BACKGROUNDS, COLOURS, HELD_OUT_PAIRS, POSITIONS, SHAPES, SIZES
 
 CARD = "MODEL_CARD.md"
@@ -53,7 +54,8 @@ def about_markdown(pipe, checkpoint_dir: str | Path) -> str:
     vae_params = sum(p.numel() for p in pipe.checkpoint.vae.parameters())
     card_path = Path(checkpoint_dir) / CARD
     scores = evaluation_section(card_path.read_text()) if card_path.exists() else None
-    quant = {"int8": "int8 weights (bitsandbytes) in the transformer blocks"}.get(pipe.quantization, "none (full precision)")
+    kernel = {"bitsandbytes": "bitsandbytes", "torch": "PyTorch's int8 matmul"}[kernel_for(pipe.device)]
+    quant = {"int8": f"int8 weights ({kernel}) in the transformer blocks"}.get(pipe.quantization, "none (full precision)")
     held_out = ", ".join(f"{c} {s}" for c, s in sorted(HELD_OUT_PAIRS))
     return f"""
 ## What the model knows: ShapesWorld

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,18 @@ from tqdm.auto import tqdm
 
 from .ema import EMA
 from .state import load_state, save_state
+
+
+def make_accelerator(precision: str = "no") -> Accelerator:
+    """The run's Accelerator. Processes started by a launcher (`accelerate launch --multi_gpu
+    --num_processes N`, torchrun) on a machine without CUDA join over gloo on the CPU; accelerate
+    itself would run each of them alone unless told `cpu=True`. The learning-rate schedule is
+    stepped once per optimizer step, whatever the number of processes: accelerate would step it
+    once per process (it assumes each process's dataloader shrank), and a run's schedule would
+    end early by that factor."""
+    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return Accelerator(mixed_precision=precision, cpu=launched and not torch.cuda.is_available(),
+                       step_scheduler_with_optimizer=False)
 
 
 @dataclass
@@ -124,3 +137,17 @@ class TrainLoop:
 def step_seed(seed: int, step: int, micro: int, rank: int) -> int:
     """The seed of one micro-batch's randomness: a pure function of where the run is."""
     return hash((seed, step, micro, rank)) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def micro_batch_indices(step: int, micro: int, rank: int, world: int, batch_size: int, grad_accum: int = 1) -> range:
+    """The stream indices of one process's micro-batch. The stream is read in order, each
+    micro-batch step split among the processes: no index is read twice, none is skipped."""
+    first = ((step * grad_accum + micro) * world + rank) * batch_size
+    return range(first, first + batch_size)
+
+
+def document_seed(seed: int, index: int) -> int:
+    """The seed of one training document's randomness (its condition dropout, its images'
+    noise): a pure function of the run's seed and the document's place in the stream, so it
+    does not depend on the batch, the step or the process the document lands in."""
+    return hash((seed, index)) & 0x7FFF_FFFF_FFFF_FFFF  # int tuples hash the same in every process
