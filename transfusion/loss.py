@@ -22,12 +22,12 @@ def transfusion_loss(
     batch: Batch,
     diffusion: Diffusion,
     generator: torch.Generator | None = None,
-    denominators: tuple[float, float] | None = None,
+    denominators: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Returns the total loss and its parts {"lm", "diffusion"} (detached, for logging).
 
     Each part is a sum divided by a count: the LM targets and the noised images of `batch`,
-    unless `denominators` (lm, images) says otherwise. Data-parallel training passes the counts
+    unless `denominators` ((2,): lm, images) says otherwise. Data-parallel training passes the counts
     of all processes' batches over the number of processes (`train.shared_denominators`): then the
     averaged gradients are those of the whole batch, however it is split."""
     x0 = batch.latents  # (N, C, h, w)
@@ -40,17 +40,18 @@ def transfusion_loss(
     logits, pred = model(batch.tokens, batch.positions, mask, x_t, t, batch.patch_index)
 
     has_target = batch.targets != IGNORE
-    lm_den, image_den = denominators or counts(batch)
+    lm_den, image_den = (counts(batch) if denominators is None else denominators).clamp(min=1)
     # sums over empty selections are zeros that still reach every parameter (as DDP needs)
-    lm = F.cross_entropy(logits[has_target].float(), batch.targets[has_target], reduction="sum") / max(lm_den, 1)
+    lm = F.cross_entropy(logits[has_target].float(), batch.targets[has_target], reduction="sum") / lm_den
     target = diffusion.target(x0, noise, t)
     per_image = x0[0].numel() if len(x0) else 1
-    diff = (pred[noised].float() - target[noised].float()).pow(2).sum() / (max(image_den, 1) * per_image)
+    diff = (pred[noised].float() - target[noised].float()).pow(2).sum() / (image_den * per_image)
     config = getattr(model, "module", model).config  # through a DDP / FSDP wrapper
     loss = lm + config.diffusion_weight * diff
     return loss, {"lm": lm.detach(), "diffusion": diff.detach()}
 
 
-def counts(batch: Batch) -> tuple[int, int]:
-    """(LM targets, noised images) of a batch: what each loss part is averaged over."""
-    return int((batch.targets != IGNORE).sum()), int(batch.image_noised.sum())
+def counts(batch: Batch) -> torch.Tensor:
+    """(LM targets, noised images) of a batch, (2,) float on its device: what each loss part is
+    averaged over (a tensor, so that no step waits on the device to read it)."""
+    return torch.stack([(batch.targets != IGNORE).sum(), batch.image_noised.sum()]).float()

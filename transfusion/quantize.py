@@ -8,7 +8,7 @@ and the pixels directly. Two kernels:
   the GPU. On the CPU it ran 1.2x slower than fp32, so it is not the CPU's kernel.
 - "torch" (CPU): PyTorch's own int8 matmul (fbgemm / oneDNN, through torch.ao's dynamic
   quantized Linear): the weights are int8 with one scale per output row, each call quantizes
-  its input to 8 bits and multiplies in int8. `benchmarks/int8_cpu.py` measures it.
+  its input to 8 bits and multiplies in int8. `benchmarks/inference.py` measures it against fp32.
 The int8 weights come from one transform, `int8_rows` (symmetric absmax per row), applied to a
 state dict by `int8_state_dict` (plain tensors, ready for safetensors); `TorchInt8Linear.reference`
 is the plain fp32 computation from those same int8 values, and the tests hold the two together.

@@ -188,14 +188,14 @@ def main(argv=None) -> None:
             evaluate_at_end(args.out, cases, args.seed, accelerator.print)
 
 
-def shared_denominators(accelerator: Accelerator, batch) -> tuple[float, float]:
+def shared_denominators(accelerator: Accelerator, batch) -> torch.Tensor:
     """The loss denominators (`loss.transfusion_loss`) of one process's part of a step: the
     counts of every process's batch, over the number of processes. DDP averages the processes'
     gradients, so these make the step's gradient that of the whole batch."""
-    local = torch.tensor(counts(batch), dtype=torch.float64, device=accelerator.device)
-    total = accelerator.reduce(local, reduction="sum") if accelerator.num_processes > 1 else local
-    lm, images = (total / accelerator.num_processes).tolist()
-    return lm, images
+    local = counts(batch)
+    if accelerator.num_processes == 1:
+        return local
+    return accelerator.reduce(local, reduction="sum") / accelerator.num_processes
 
 
 def evaluate_at_end(out: Path, cases: int, seed: int, say) -> None:
