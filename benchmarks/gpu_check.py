@@ -39,6 +39,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.check_report import ERROR, FAILED, Report, Section
+from benchmarks.machine import cpu_name
 from benchmarks.mfu import FORMULA, flops_per_token, non_embedding_parameters, peak_flops, synchronize
 
 # Nothing of `transfusion` (nor of diffusers, gradio, bitsandbytes, which it imports) is imported
@@ -171,14 +172,6 @@ def version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
-
-
-def cpu_name() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 # 1. environment

@@ -16,13 +16,15 @@ import time
 
 import torch
 
+from benchmarks.machine import describe
 from transfusion import TransfusionPipeline
 from transfusion.batch import collate
 from transfusion.documents import Sequence, encode_document
 from transfusion.kv_cache import run_tokens
 from transfusion.mask import attention_mask
 from transfusion.generation import draw_images, prefill
-from transfusion.quantize import weight_bytes
+from transfusion.quantize import kernel_for, weight_bytes
+from transfusion.token_step import TokenStep
 from transfusion.vae import decode
 
 PROMPT = "a large red circle in the top left corner and a small blue square in the center on a white background"
@@ -67,11 +69,12 @@ def context_chat(pipe: TransfusionPipeline, n_tokens: int = 256) -> list[dict]:
     raise RuntimeError("could not build the context")
 
 
-def decoding_speed(pipe: TransfusionPipeline, new_tokens: int = 64) -> dict:
+def decoding_speed(pipe: TransfusionPipeline, repeats: int, new_tokens: int = 64) -> dict:
     """Greedy decoding of `new_tokens` after a 256-token context, EOS and BOI masked so that
     every run decodes the same number of tokens: per token, the cached loop runs one token
-    against the KV cache (as `generation.generate` does), the uncached one the whole sequence
-    (as `sampling.generate_text_naive` does)."""
+    against the KV cache (`kv_cache.run_tokens`), the static ones against the whole preallocated
+    cache (`token_step.TokenStep`, eager and compiled), the uncached one the whole sequence (as
+    `sampling.generate_text_naive` does)."""
     ckpt, chat = pipe.checkpoint, context_chat(pipe)
     tk, model = ckpt.tokenizer, ckpt.model
     seq = encode_document(chat + [{"role": "assistant", "content": []}], tk, ckpt.config, close=False)
@@ -88,6 +91,19 @@ def decoding_speed(pipe: TransfusionPipeline, new_tokens: int = 64) -> dict:
                            torch.full((1, 1), -1))[:, -1]
         return out
 
+    def static(step: TokenStep):
+        def decode() -> list[int]:
+            cache, h = prefill(ckpt, [seq])
+            out = []
+            for _ in range(new_tokens):
+                logits = model.lm_head(h[0])
+                logits[banned] = float("-inf")
+                out.append(int(logits.argmax()))
+                h = step(cache, torch.tensor([out[-1]]))
+            return out
+
+        return decode
+
     def uncached() -> list[int]:
         s = Sequence(seq.patches_per_image, list(seq.tokens), list(seq.lm_loss), list(seq.latents),
                      list(seq.image_starts), list(seq.image_noised), list(seq.image_limited))
@@ -102,11 +118,17 @@ def decoding_speed(pipe: TransfusionPipeline, new_tokens: int = 64) -> dict:
             s.add([out[-1]], False)
         return out
 
+    eager, compiled = static(TokenStep(model)), static(TokenStep(model, compiled=True))
     with torch.no_grad():
-        assert cached() == uncached(), "cached and uncached decoding disagree"
-        t_cached, t_uncached = timed(cached, 1), timed(uncached, 1)
-    return {"context": len(seq), "tokens": new_tokens, "cached tokens/s": new_tokens / t_cached,
-            "uncached tokens/s": new_tokens / t_uncached}
+        t0 = time.perf_counter()
+        reference = compiled()  # the first call compiles
+        compile_s = time.perf_counter() - t0
+        assert cached() == uncached() == eager() == reference, "the decoding paths disagree"
+        times = {name: timed(fn, repeats) for name, fn in
+                 [("cached", cached), ("static", eager), ("static compiled", compiled)]}
+        times["uncached"] = timed(uncached, 1)
+    return {"context": len(seq), "tokens": new_tokens, "compile s": compile_s,
+            **{f"{name} tokens/s": new_tokens / t for name, t in times.items()}}
 
 
 def main(argv=None) -> None:
@@ -118,18 +140,19 @@ def main(argv=None) -> None:
     torch.manual_seed(0)
     fp32 = TransfusionPipeline.from_pretrained(args.model, device="cpu")
     int8 = TransfusionPipeline.from_pretrained(args.model, device="cpu", quantization="int8")
-    print(f"threads: {torch.get_num_threads()}, default settings: {fp32.defaults}")
+    print(f"machine: {describe()}; default settings: {fp32.defaults}")
 
     split = image_split(fp32, args.repeats)
     print("\nimage latency (one prompt, default settings), seconds:")
     for k, v in split.items():
         print(f"  {k:<12} {v:.3f}")
 
-    speed = decoding_speed(fp32)
-    ratio = speed["cached tokens/s"] / speed["uncached tokens/s"]
+    speed = decoding_speed(fp32, args.repeats)
+    base = speed["cached tokens/s"]
     print(f"\ntext decoding at {speed['context']} tokens of context ({speed['tokens']} new tokens, greedy):")
-    print(f"  with KV cache    {speed['cached tokens/s']:.1f} tokens/s")
-    print(f"  without cache    {speed['uncached tokens/s']:.1f} tokens/s   (cache: {ratio:.1f}x)")
+    for name in ("cached", "static", "static compiled", "uncached"):
+        print(f"  {name:<16} {speed[f'{name} tokens/s']:7.1f} tokens/s   ({speed[f'{name} tokens/s'] / base:.2f}x the cached loop)")
+    print(f"  (compiling the static step took {speed['compile s']:.1f} s, once per process and cache shape)")
 
     one = timed(lambda: fp32.text_to_image(PROMPT, seed=0), args.repeats)
     many = timed(lambda: fp32.text_to_image([PROMPT] * args.batch, seed=0), args.repeats)
@@ -138,7 +161,7 @@ def main(argv=None) -> None:
 
     q = timed(lambda: int8.text_to_image(PROMPT, seed=0), args.repeats)
     mf, mq = weight_bytes(fp32.checkpoint.model), weight_bytes(int8.checkpoint.model)
-    print(f"\nint8 against fp32: latency {q:.3f} s vs {one:.3f} s ({one / q:.2f}x), "
+    print(f"\nint8 ({kernel_for(int8.device)} kernel) against fp32: latency {q:.3f} s vs {one:.3f} s ({one / q:.2f}x), "
           f"transformer weights {mq / 2**20:.1f} MiB vs {mf / 2**20:.1f} MiB ({mf / mq:.2f}x smaller)")
 
 

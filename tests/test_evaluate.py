@@ -199,3 +199,20 @@ def test_cases_in_peoples_words_are_fixed_and_held_out_apart():
     assert sum(c.held_out for c in a.request) == 6 and len(a.request) == 6 * (len(REQUEST_ROWS))
     assert all(c.request.satisfied_by(c.request.fill(random.Random(0))) for c in a.request)
     assert {c.row for c in a.question} == {*NEW_QUESTION_FORMS, *PHRASINGS}
+
+
+def test_two_evaluations_compare_row_by_row_with_the_difference_interval():
+    from transfusion.evaluation.compare import compare_table, difference, tallies
+
+    def tally(correct, total):
+        return {"correct": correct, "total": total}
+
+    a = {"edit": {"all": tally(50, 100), "move": tally(40, 100)}, "seed": 0}
+    b = {"edit": {"all": tally(80, 100), "move": tally(42, 100)}, "chat": {"x": tally(1, 2)}}
+    assert [name for name, _ in tallies(a)] == ["edit / all", "edit / move"]
+    d, low, high = difference(a["edit"]["all"], b["edit"]["all"])
+    assert abs(d - 0.3) < 1e-9 and 0.17 < low < 0.18 and 0.42 < high < 0.43  # 0.3 ± 1.96 * 0.0640
+    table = compare_table(a, b, ("s7", "s8"))
+    assert "| edit / all | 50.0 % | 80.0 % | +30.0 (+17.5 to +42.5) * |" in table
+    assert "| edit / move | 40.0 % | 42.0 % | +2.0 (-11.6 to +15.6) |" in table  # 2 ± 1.96 * 0.0695: no mark
+    assert "chat" not in table  # a row only one side has is left out
