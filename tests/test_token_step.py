@@ -1,6 +1,7 @@
-"""The static one-token step (`token_step.TokenStep`) against the plain cached path
-(`kv_cache.run_tokens`): the same hidden states token after token, for left-padded rows, with an
-image in the context, eager and compiled."""
+"""The fast steps against the plain cached path (`kv_cache.run_tokens`), eager and compiled: the
+static one-token step (`token_step.TokenStep`) gives the same hidden states token after token,
+the denoising step (`denoise_step.DenoiseStep`) the same predictions step after step, for
+left-padded rows with an image in the context."""
 
 import pytest
 import torch
@@ -56,3 +57,24 @@ def test_a_full_cache_is_refused(busy):
     cache.length = cache.max_len
     with pytest.raises(ValueError, match="over the model's"):
         TokenStep(ckpt.model)(cache, torch.tensor([1]))
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_the_denoising_step_equals_the_plain_cached_path(busy, compiled):
+    from transfusion.denoise_step import DenoiseStep
+    from transfusion.mask import NEW_IMAGE_ID
+
+    ckpt, model = busy, busy.model
+    seqs = prompts(ckpt)
+    for s in seqs:
+        s.add([ckpt.tokenizer.boi_id], False)
+    cache, _ = generation.prefill(ckpt, seqs)
+    L = ckpt.config.patches_per_image
+    real, image_ids = torch.ones(2, L, dtype=torch.bool), torch.full((2, L), NEW_IMAGE_ID)
+    step, length = DenoiseStep(model, cache, real, image_ids, compiled=compiled), cache.length
+    for k, t_value in enumerate((900.0, 500.0, 100.0)):
+        x, t = torch.stack([latent(ckpt.config, 10 + k), latent(ckpt.config, 20 + k)]), torch.full((2,), t_value)
+        patches, skips = model.patch_in(x, t)
+        plain = model.patch_out(run_tokens(model, cache, patches, real, image_ids, commit=False), t, skips)
+        torch.testing.assert_close(step(x, t), plain, atol=1e-5, rtol=1e-5)
+    assert cache.length == length  # a denoising step commits nothing

@@ -35,6 +35,7 @@ class Checkpoint:
     tokenizer: Tokenizer
     vae: AutoencoderKL
     defaults: Settings = field(default_factory=Settings)  # what a call samples with unless told otherwise
+    compiled: bool = False  # decoding and denoising steps run through torch.compile (token_step, denoise_step)
 
     @property
     def config(self) -> TransfusionConfig:

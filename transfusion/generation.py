@@ -9,7 +9,8 @@ Guidance follows InstructPix2Pix, with three rows per image: c (the full prompt)
 images but none of its text) and n (neither), combined as
     pred = n + s_img * (i - n) + s_txt * (c - i).
 With no image in the prompt, i equals n and the row is not computed: pred = n + s_txt * (c - n).
-`sampling.py` holds the plain, uncached reference that the tests compare this with.
+`sampling.py` holds the plain, uncached reference that the tests compare this with. The steps
+themselves (`token_step`, `denoise_step`) run eager, or compiled where the checkpoint asks.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from .checkpoint import Checkpoint
 from .diffusion import Diffusion
 from .documents import Sequence, encode_document, parts_of, unconditional
 from .generation_config import Settings
+from .denoise_step import DenoiseStep
 from .kv_cache import KVCache, run_tokens
 from .mask import NEW_IMAGE_ID
+from .token_step import TokenStep
 
 IMAGE_SEED_STRIDE = 1000  # image k of a reply starts from the noise of seed + k * this
 
@@ -87,11 +90,10 @@ def draw_images(
     real = torch.ones((R, L), dtype=torch.bool, device=device)
     image_ids = torch.full((R, L), NEW_IMAGE_ID, dtype=torch.long, device=device)
     step_noise = torch.Generator().manual_seed(seeds[0])  # stochastic samplers (ddpm) draw from it: seeded too
+    denoise = DenoiseStep(ckpt.model, cache, real, image_ids, compiled=ckpt.compiled)
     for i, step_t in enumerate(scheduler.timesteps):
         t = torch.full((R,), float(step_t), device=device)
-        patches, skips = ckpt.model.patch_in(x[owner_t], t)  # (R, L, D)
-        h = run_tokens(ckpt.model, cache, patches, real, image_ids, commit=False)
-        pred = ckpt.model.patch_out(h, t, skips)  # (R, C, h, w)
+        pred = denoise(x[owner_t], t)  # (R, C, h, w)
         guided = torch.stack([_combine(pred[f:f + n], settings) for f, n in zip(first_row, n_rows)])  # (K, C, h, w)
         x = scheduler.step(guided, step_t, x, generator=step_noise).prev_sample
         if on_step:
@@ -139,6 +141,7 @@ def generate(
     budget = settings.max_new_tokens
     seq = encode_document([*messages, {"role": "assistant", "content": []}], tk, ckpt.config, close=False)
     cache, h = prefill(ckpt, [seq])
+    step = TokenStep(model, compiled=ckpt.compiled)
     n_images = 0
     while budget > 0 and cache.length < cache.max_len:
         logits = model.lm_head(h[0])  # (V,)
@@ -169,8 +172,7 @@ def generate(
             token = tk.eoi_id
         else:
             ids.append(token)
-        h = run_tokens(model, cache, model.embed(torch.tensor([[token]], device=device)),
-                       torch.ones((1, 1), dtype=torch.bool, device=device), torch.full((1, 1), -1, device=device))[:, -1]
+        h = step(cache, torch.tensor([token], device=device))
     if ids:
         parts.append(tk.decode(ids))
     return parts

@@ -37,11 +37,12 @@ class TransfusionPipeline:
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str | None = None,
-                        quantization: str | None = None) -> "TransfusionPipeline":
+                        quantization: str | None = None, compiled: bool = False) -> "TransfusionPipeline":
         """Load a checkpoint folder (default: the built-in model). `device` defaults to CUDA
         where present; `quantization="int8"` swaps the transformer's linear layers for 8-bit
         ones, with the kernel of the device (`quantize.kernel_for`: bitsandbytes on CUDA,
-        PyTorch's own int8 matmul on the CPU)."""
+        PyTorch's own int8 matmul on the CPU). `compiled` runs the decoding and denoising steps
+        through torch.compile (the first calls wait for the compiler)."""
         if quantization not in (None, "int8"):
             raise ValueError(f"quantization must be None or 'int8', got {quantization!r}")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -52,6 +53,7 @@ class TransfusionPipeline:
             quantize_int8(ckpt.model, kernel_for(device))
         ckpt.model.to(device)
         ckpt.vae.to(device)
+        ckpt.compiled = compiled
         return cls(ckpt, quantization)
 
     @property

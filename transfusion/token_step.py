@@ -43,13 +43,16 @@ def _step(model: Transfusion, k: torch.Tensor, v: torch.Tensor, doc_ids: torch.T
     return h[:, -1]
 
 
+_COMPILED = torch.compile(_step, dynamic=False, fullgraph=True)  # one for the process: its compiles are kept
+
+
 class TokenStep:
     """`step(cache, token)`: run one token id per row (B,) through `model` against `cache`,
     commit it, and return its hidden state (B, D); `compiled` runs it through torch.compile."""
 
     def __init__(self, model: Transfusion, compiled: bool = False):
         self.model = model
-        self.fn = torch.compile(_step, dynamic=False, fullgraph=True) if compiled else _step
+        self.fn = _COMPILED if compiled else _step
 
     @torch.no_grad()
     def __call__(self, cache: KVCache, token: torch.Tensor) -> torch.Tensor:
