@@ -76,6 +76,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.machine import describe
 from transfusion import TransfusionPipeline
 from transfusion.documents import encode_document
 from transfusion.generation import draw_images, generate
@@ -152,10 +153,15 @@ class WorkCounter:
         return {"calls": self.calls, "token_rows": self.token_rows}
 
 
-def measure(model, fn, repeats: int) -> dict:
-    counter = WorkCounter(model)
-    fn()  # warm-up, counted
-    return {**counter.close(), "seconds": timed(fn, repeats)}
+def measure(ckpt, fn, repeats: int) -> dict:
+    """The work of one call of `fn` (counted on the eager steps: a hook has no place in a
+    compiled graph) and the median seconds of `repeats` calls as the checkpoint runs them."""
+    compiled, ckpt.compiled = ckpt.compiled, False
+    counter = WorkCounter(ckpt.model)
+    fn()  # counted
+    work = counter.close()
+    ckpt.compiled = compiled
+    return {**work, "seconds": timed(fn, repeats)}  # timed() warms up first: compiled steps compile there
 
 
 def text_chat(pipe: TransfusionPipeline) -> tuple[list[dict], int]:
@@ -178,8 +184,8 @@ def ours(pipe: TransfusionPipeline, args) -> dict:
     settings = pipe.settings(steps=args.steps)
     chat = [{"role": "user", "content": PROMPT}, {"role": "assistant", "content": []}]
     prompt_tokens = len(encode_document(chat, ckpt.tokenizer, config, close=False)) + 1  # + BOI
-    image = measure(ckpt.model, lambda: draw_images(ckpt, [chat], settings, [0]), args.repeats)
-    shipped = measure(ckpt.model, lambda: pipe.text_to_image(PROMPT, seed=0, steps=args.steps), args.repeats)
+    image = measure(ckpt, lambda: draw_images(ckpt, [chat], settings, [0]), args.repeats)
+    shipped = measure(ckpt, lambda: pipe.text_to_image(PROMPT, seed=0, steps=args.steps), args.repeats)
 
     messages, context = text_chat(pipe)
     seen: list[list[int]] = []
@@ -188,7 +194,7 @@ def ours(pipe: TransfusionPipeline, args) -> dict:
         seen.append([])
         generate(ckpt, messages, Settings(max_new_tokens=NEW_TOKENS), allow_images=False, on_token=seen[-1].append)
 
-    text = measure(ckpt.model, decode, args.repeats)
+    text = measure(ckpt, decode, args.repeats)
     text.update(tokens=len(seen[-1]), context=context, tokens_per_s=len(seen[-1]) / text["seconds"])
     params = sum(p.numel() for p in ckpt.model.parameters())
     return {"params": params, "prompt_tokens": prompt_tokens, "image": image, "text_to_image": shipped, "text": text}
@@ -209,6 +215,7 @@ def main(argv=None) -> None:
                                                              "(default: the checkpoint's)")
     p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads, both sides")
     p.add_argument("--skip-param-matched", action="store_true", help="time only the same-shape peer model")
+    p.add_argument("--compiled", action="store_true", help="our decoding and denoising steps through torch.compile")
     args = p.parse_args(argv)
     model = Path(args.model) if Path(args.model).is_absolute() else ROOT / args.model
     if not (model / "config.json").exists():
@@ -217,12 +224,13 @@ def main(argv=None) -> None:
     python = peer_python()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    pipe = TransfusionPipeline.from_pretrained(model, device="cpu")
+    pipe = TransfusionPipeline.from_pretrained(model, device="cpu", compiled=args.compiled)
     config = pipe.checkpoint.config
     args.steps = args.steps or pipe.defaults.steps
     if config.patch_encoder != "linear":
         print(f"note: our patch encoder is {config.patch_encoder!r}; the peer's is linear (not matched)")
-    print(f"threads {args.threads}, repeats {args.repeats}, steps {args.steps}; timing ours ...", flush=True)
+    print(f"machine: {describe()}; repeats {args.repeats}, steps {args.steps}, "
+          f"our steps {'compiled' if args.compiled else 'eager'}; timing ours ...", flush=True)
     us = ours(pipe, args)
 
     spec = dict(vocab_size=config.vocab_size, dim=config.dim, depth=config.n_layers, heads=config.n_heads,
