@@ -29,6 +29,7 @@ from transfusion.diffusion import SAMPLERS  # noqa: E402
 from transfusion.generation_config import Settings  # noqa: E402
 from transfusion.pipeline import TransfusionPipeline  # noqa: E402
 from transfusion.quantize import TorchInt8Linear  # noqa: E402
+from transfusion.shapesworld.requests import held_out_phrasings_in  # noqa: E402
 from transfusion.shapesworld import parse_caption, parse_edit, render  # noqa: E402
 
 FAST = dict(steps=2, guidance=3.0, image_guidance=1.5, sampler="default", temperature=0.0, top_p=1.0, max_new_tokens=32)
@@ -379,7 +380,11 @@ def test_examples_are_canonical_and_their_pictures_are_current(tmp_path):
         assert same_pixels(Image.open(path), render(SCENES[name])), f"{path} is stale: delete it to re-render"
     for name, instruction in EDITS:
         parse_edit(instruction, SCENES[name])  # raises if not a valid canonical edit of that picture
+    people = {"draw a red circle", "what can you draw?", "a big blue square and a small yellow triangle on black"}
     for example in chat_examples():
+        assert not held_out_phrasings_in(example["text"])  # only words the model was trained on
+        if example["text"] in people:
+            continue
         if not example["files"] and not example["text"].startswith(("make", "move")):
             parse_caption(example["text"].removeprefix("draw "))
     assert len(edit_examples(tmp_path)) == len(EDITS) and len(list(tmp_path.glob("*.png"))) == len(SCENES)

@@ -1,8 +1,10 @@
 """Examples that the built-in model handles well: chat prompts and editor pictures.
 
 The editor's example pictures are ShapesWorld scenes, rendered into `assets/examples/` (the
-files are committed; `example_images` writes any that are missing). Every caption, question
-and instruction here uses the canonical forms of `docs/shapesworld.md`.
+files are committed; `example_images` writes any that are missing). The chat opens with what
+people type first, in words the model was trained on (a request naming some attributes, a
+greeting); the questions and instructions use the canonical forms of `docs/shapesworld.md`,
+which the model follows best (its rows in the model card).
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ def chat_examples(folder: str | Path = FOLDER) -> list[dict]:
     """MultimodalTextbox values: draw, ask about a picture, edit one, then follow-ups."""
     images = example_images(folder)
     return [
+        {"text": "draw a red circle", "files": []},
+        {"text": "what can you draw?", "files": []},
+        {"text": "a big blue square and a small yellow triangle on black", "files": []},
         {"text": "draw " + canonical_caption(SCENES["red_circle"]), "files": []},
-        {"text": canonical_caption(SCENES["square_and_triangle"]), "files": []},
         {"text": "make the red circle blue", "files": []},
         {"text": "move the red circle at the top", "files": []},
         {"text": "how many shapes are there?", "files": [str(images["three_shapes"])]},

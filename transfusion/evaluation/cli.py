@@ -20,7 +20,8 @@ from .reference_models import OracleModel, RandomModel
 from .table import format_table
 
 
-SAMPLING_FLAGS = {"steps": int, "guidance": float, "image_guidance": float, "sampler": str}  # Settings fields
+SAMPLING_FLAGS = {"steps": int, "guidance": float, "image_guidance": float, "sampler": str,  # Settings fields
+                  "temperature": float, "top_p": float}
 
 
 class WithSettings:
