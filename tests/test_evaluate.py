@@ -178,7 +178,7 @@ def test_cli_grades_a_real_checkpoint(tiny_checkpoint, tmp_path):
     proc = run_cli("--model", str(tmp_path / "model"), "--cases", "1", "--json", str(tmp_path / "r.json"))
     assert proc.returncode == 0, proc.stderr
     assert "seconds per image" in proc.stdout and (tmp_path / "r.json").exists()
-    assert "\nsampling: steps 25, guidance 3.0, image guidance 1.5, sampler default\n" in proc.stdout
+    assert "\nsampling: steps 25, guidance 3.0, image guidance 1.5, sampler default, temperature 0.0, top p 1.0\n" in proc.stdout
 
 
 def test_the_interval_is_wilsons():

@@ -72,7 +72,8 @@ def test_calls_use_the_checkpoints_defaults_unless_told_otherwise(saved):
 
 def test_the_evaluator_reports_the_settings_it_samples_with(saved):
     model = WithSettings(TransfusionPipeline.from_pretrained(saved, device="cpu"), guidance=2.0)
-    assert model.sampling() == {"steps": 3, "guidance": 2.0, "image_guidance": 1.5, "sampler": "default"}
+    assert model.sampling() == {"steps": 3, "guidance": 2.0, "image_guidance": 1.5, "sampler": "default",
+                                "temperature": 0.0, "top_p": 1.0}
 
 
 def test_the_sliders_start_at_the_checkpoints_defaults():
