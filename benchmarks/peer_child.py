@@ -142,9 +142,38 @@ def run_config(spec: dict, name: str, dim: int, images: bool, one: bool) -> dict
     return out
 
 
+def train_speed(spec: dict, name: str, dim: int) -> dict:
+    """Seconds of one training step (forward with the peer's own loss, backward, AdamW) on a batch
+    of `batch` samples, each text, one image, text; and the tokens those samples hold."""
+    torch.manual_seed(spec["seed"])
+    model = build(spec, dim).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    g = torch.Generator().manual_seed(spec["seed"])
+    c, s, v = spec["latent_channels"], spec["latent_size"], spec["vocab_size"]
+    batch = [[torch.randint(0, v, (spec["text_before"],), generator=g), torch.randn(c, s, s, generator=g),
+              torch.randint(0, v, (spec["text_after"],), generator=g)] for _ in range(spec["batch"])]
+
+    def step():
+        loss = model(batch)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    step()  # warm-up
+    seconds = timed(step, spec["repeats"])
+    image_tokens = (s // spec["patch_size"]) ** 2
+    tokens = spec["batch"] * (spec["text_before"] + spec["text_after"] + image_tokens + 2)  # + its [som] [eom]
+    return {"name": name, "dim": dim, **count_params(model), "seconds": seconds, "tokens": tokens,
+            "tokens_per_s": tokens / seconds}
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     torch.set_num_threads(spec["threads"])
+    if spec.get("mode") == "train":
+        configs = [train_speed(spec, "same shape", spec["dim"]), train_speed(spec, "same params", param_matched_dim(spec))]
+        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "configs": configs}))
+        return
     result = {"torch": torch.__version__, "peer": getattr(transfusion_pytorch, "__version__", None),
               "threads": torch.get_num_threads(), "configs": []}
     if result["peer"] is None:
