@@ -80,29 +80,20 @@ def decoding_speed(pipe: TransfusionPipeline, repeats: int, new_tokens: int = 64
     seq = encode_document(chat + [{"role": "assistant", "content": []}], tk, ckpt.config, close=False)
     banned = [tk.eos_id, tk.boi_id]
 
-    def cached() -> list[int]:
+    def greedy(step) -> list[int]:
+        """Decode with `step(cache, token (1,)) -> hidden (1, D)` after the prompt."""
         cache, h = prefill(ckpt, [seq])
         out = []
         for _ in range(new_tokens):
             logits = model.lm_head(h[0])
             logits[banned] = float("-inf")
             out.append(int(logits.argmax()))
-            h = run_tokens(model, cache, model.embed(torch.tensor([[out[-1]]])), torch.ones(1, 1, dtype=torch.bool),
-                           torch.full((1, 1), -1))[:, -1]
+            h = step(cache, torch.tensor([out[-1]]))
         return out
 
-    def static(step: TokenStep):
-        def decode() -> list[int]:
-            cache, h = prefill(ckpt, [seq])
-            out = []
-            for _ in range(new_tokens):
-                logits = model.lm_head(h[0])
-                logits[banned] = float("-inf")
-                out.append(int(logits.argmax()))
-                h = step(cache, torch.tensor([out[-1]]))
-            return out
-
-        return decode
+    def plain_step(cache, token):
+        return run_tokens(model, cache, model.embed(token[:, None]), torch.ones(1, 1, dtype=torch.bool),
+                          torch.full((1, 1), -1))[:, -1]
 
     def uncached() -> list[int]:
         s = Sequence(seq.patches_per_image, list(seq.tokens), list(seq.lm_loss), list(seq.latents),
@@ -118,7 +109,8 @@ def decoding_speed(pipe: TransfusionPipeline, repeats: int, new_tokens: int = 64
             s.add([out[-1]], False)
         return out
 
-    eager, compiled = static(TokenStep(model)), static(TokenStep(model, compiled=True))
+    eager_step, compiled_step = TokenStep(model), TokenStep(model, compiled=True)
+    cached, eager, compiled = (lambda: greedy(plain_step)), (lambda: greedy(eager_step)), (lambda: greedy(compiled_step))
     with torch.no_grad():
         t0 = time.perf_counter()
         reference = compiled()  # the first call compiles

@@ -20,27 +20,12 @@ from .kv_cache import KVCache
 from .model import Transfusion
 
 
-class _SpanWriter:
-    """The cache hook of one step: each layer's new (k, v) go to slots [start, start + L)."""
-
-    def __init__(self, k: torch.Tensor, v: torch.Tensor, start: int):
-        self.k, self.v, self.start = k, v, start
-
-    def layer(self, i: int):
-        def merge(k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            end = self.start + k.shape[2]
-            self.k[i, :, :, self.start:end] = k
-            self.v[i, :, :, self.start:end] = v
-            return self.k[i, :, :, :end], self.v[i, :, :, :end]
-
-        return merge
-
-
-def _step(model: Transfusion, k: torch.Tensor, v: torch.Tensor, start: int, x: torch.Tensor, t: torch.Tensor,
-          positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The image head's prediction (R, C, h, w) for latents x (R, C, h, w) at timesteps t (R,)."""
+def _step(model: Transfusion, cache: KVCache, x: torch.Tensor, t: torch.Tensor, positions: torch.Tensor,
+          mask: torch.Tensor) -> torch.Tensor:
+    """The image head's prediction (R, C, h, w) for latents x (R, C, h, w) at timesteps t (R,).
+    The cache's own hook writes the patch slots after its committed ones, as `run_tokens` does."""
     patches, skips = model.patch_in(x, t)  # (R, L, D)
-    h = model.backbone(patches, positions, mask, _SpanWriter(k, v, start))
+    h = model.backbone(patches, positions, mask, cache)
     return model.patch_out(h, t, skips)
 
 
@@ -60,5 +45,4 @@ class DenoiseStep:
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        c = self.cache
-        return self.fn(self.model, c.k, c.v, c.length, x, t, self.positions, self.mask)
+        return self.fn(self.model, self.cache, x, t, self.positions, self.mask)
