@@ -12,12 +12,15 @@ from transfusion.shapesworld.more_questions import (
     NEW_ANSWER_WORDS,
     NEW_QUESTION_FORMS,
     QUESTION_PHRASINGS,
+    EVIDENCE_FORMS,
     YES_NO_FORMS,
     answer_new,
     new_question_form,
     new_questions_for,
     phrase_question,
     random_new_question,
+    verdict_of,
+    with_evidence,
 )
 from transfusion.shapesworld.questions import QUESTION_FORMS, Question, answer, questions_for
 from transfusion.shapesworld.world import (
@@ -43,12 +46,13 @@ def held_out_in(text: str) -> list[str]:
 
 
 def test_new_questions_of_a_known_scene():
-    qa = {q.question: q.answer for q in new_questions_for(SCENE)}
+    qa = {q.question: verdict_of(q.answer) for q in new_questions_for(SCENE)}
     assert qa["is there a circle?"] == "yes" and qa["is there a triangle?"] == "no"
     assert qa["is there a red square?"] == "yes" and qa["is there a blue square?"] == "no"
     assert qa["is there an orange square?"] == "no"
     assert "is there an orange circle?" not in qa  # a held-out pair the scene lacks
-    assert {q.question: q.answer for q in new_questions_for(SCENE, allow_held_out=True)}["is there an orange circle?"] == "no"
+    held_out = {q.question: q.answer for q in new_questions_for(SCENE, allow_held_out=True)}
+    assert verdict_of(held_out["is there an orange circle?"]) == "no"
     assert qa["is the background black?"] == "yes" and qa["is the background gray?"] == "no"
     assert qa["which shape is blue?"] == "circle"
     assert "which shape is red?" not in qa  # two red objects
@@ -61,6 +65,20 @@ def test_new_questions_of_a_known_scene():
     assert qa["how many diamonds are there?"] == "none"
 
 
+def test_yes_no_and_count_answers_say_what_the_picture_shows_first():
+    full = {q.question: q.answer for q in new_questions_for(SCENE)}
+    caption = ("a small red circle in the top left corner, a large blue circle in the center and "
+               "a small red square in the bottom right corner on a black background")
+    assert full["is there a triangle?"] == f"there is {caption}, so no"
+    assert full["how many red shapes are there?"] == f"there is {caption}, so two"
+    assert full["is the background gray?"] == "the background is black, so no"
+    assert full["which shape is blue?"] == "circle" and full["what is at the top?"] == "nothing"
+    assert {q.form for q in new_questions_for(SCENE) if q.answer != verdict_of(q.answer)} == set(EVIDENCE_FORMS)
+    assert verdict_of("yes") == "yes"  # a bare verdict is its own
+    with pytest.raises(ValueError, match="without evidence"):
+        with_evidence(SCENE, "which_shape", "circle")
+
+
 @pytest.mark.parametrize("allow_held_out", [False, True])
 def test_new_questions_for_and_answer_new_agree(allow_held_out):
     rng = random.Random(f"more questions:{allow_held_out}")
@@ -70,7 +88,7 @@ def test_new_questions_for_and_answer_new_agree(allow_held_out):
         for q in new_questions_for(scene, allow_held_out):
             assert new_question_form(q.question) == q.form
             assert answer_new(scene, q.question) == q.answer
-            assert q.answer in NEW_ANSWER_WORDS
+            assert verdict_of(q.answer) in NEW_ANSWER_WORDS
             forms.add(q.form)
     assert forms == set(NEW_QUESTION_FORMS)
 
@@ -98,7 +116,7 @@ def test_random_new_questions_are_balanced():
         q = random_new_question(rng, scene)
         assert q in new_questions_for(scene)
         assert not any(r.search(q.question) for r in HELD_OUT_PAIR_TEXT)
-        by_form[q.form][q.answer] += 1
+        by_form[q.form][verdict_of(q.answer)] += 1
     for form in YES_NO_FORMS:
         n = sum(by_form[form].values())
         assert n > 700 and set(by_form[form]) == {"yes", "no"}

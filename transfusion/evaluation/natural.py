@@ -7,7 +7,9 @@ table shows how the model does on words it has never read. Scoring:
 - a request: the chat's reply holds a picture whose analysed scene satisfies the request (the
   named attributes right, exactly the named count of objects); and, apart, whether the words of
   the reply ("here is <caption>") describe that picture truthfully;
-- a question or an edit in people's words: as the canonical ones (exact answer, exact scene);
+- a question or an edit in people's words: as the canonical ones (exact answer, exact scene),
+  except that a yes/no or count answer is graded on its verdict (`more_questions.verdict_of`:
+  the evidence said before it is the model's working, and a bare verdict counts the same);
 - chitchat: a text reply, no picture, that ended by itself (no loop) and names what the model
   draws (`chitchat.is_good_reply`).
 """
@@ -21,12 +23,12 @@ from ..shapesworld.captions import canonical_caption
 from ..shapesworld.chitchat import CHITCHAT_KINDS, is_good_reply, random_chitchat
 from ..shapesworld.edit_phrasings import phrase_edit
 from ..shapesworld.edits import EDIT_KINDS, feasible_kinds, random_edit
-from ..shapesworld.more_questions import NEW_QUESTION_FORMS, phrase_question, random_new_question
+from ..shapesworld.more_questions import NEW_QUESTION_FORMS, phrase_question, random_new_question, verdict_of
 from ..shapesworld.questions import questions_for
 from ..shapesworld.render import render
 from ..shapesworld.requests import REQUEST_GROUPS, Request, random_request
 from ..shapesworld.world import Scene, random_scene
-from .score import Tally, last_image, read, scene_matches, text_matches
+from .score import Tally, last_image, normalise, read, scene_matches, text_matches
 
 PHRASINGS = ("seen", "held-out")
 
@@ -177,8 +179,8 @@ def score_natural(model, cases: NaturalCases, seed: int) -> dict:
         truthful.add(_truthful(_words(reply), scene))
     questions = {r: Tally() for r in (*NEW_QUESTION_FORMS, *PHRASINGS)}
     for case in cases.question:
-        ok = text_matches(model.answer(render(case.scene), case.question), case.answer)
-        questions[case.row].add(ok)
+        reply = normalise(model.answer(render(case.scene), case.question))
+        questions[case.row].add(text_matches(verdict_of(reply), verdict_of(case.answer)))
     edits = {p: Tally() for p in PHRASINGS}
     for i, case in enumerate(cases.edit):
         edits[PHRASINGS[case.held_out]].add(scene_matches(model.edit(render(case.scene), case.instruction,

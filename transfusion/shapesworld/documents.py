@@ -18,7 +18,8 @@ Tasks (weights in `DEFAULT_MIXTURE`, any of them may be changed or zeroed):
 - request: user [a request in people's words, naming any subset of the attributes] ->
   assistant ["here is <caption of what it drew>", image], the unnamed attributes at random
 - natural_question: user [image, a question in people's words, of the five forms or the new
-  ones (yes/no, which, what is, how many)] -> assistant [canonical answer]
+  ones (yes/no, which, what is, how many)] -> assistant [canonical answer; yes/no and counts
+  say their evidence first]
 - natural_edit: user [image, a paraphrased instruction] -> assistant [edited image]
 - chitchat: user [a greeting, thanks, a question about the model, a thing outside the world]
   -> assistant [a short text reply: what it draws, and an example request]; sometimes followed
