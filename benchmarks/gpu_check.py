@@ -519,7 +519,7 @@ def check_app(run: Run, s: Section) -> None:
     import gradio as gr
     from PIL import Image
 
-    from transfusion.app.examples import EDITS, example_images
+    from transfusion.shapesworld.app import EDITS, example_images
     from transfusion.app.handlers import CHAT_SETTINGS, EDIT_SETTINGS, Demo
     from transfusion.app.runtime import load_pipeline
     from transfusion.app.settings import DEFAULT_SAMPLER, controls_for

@@ -23,7 +23,7 @@ import time
 from gradio_client import Client, handle_file
 
 from tests.app_helpers import AppServer, setting_values
-from transfusion.app.examples import EDITS, chat_examples, example_images
+from transfusion.shapesworld.app import EDITS, chat_examples, example_images
 from transfusion.app.handlers import CHAT_SETTINGS, EDIT_SETTINGS
 from transfusion.app.settings import DEFAULT_SAMPLER, controls_for
 from transfusion.generation_config import load_generation_config

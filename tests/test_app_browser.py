@@ -21,7 +21,7 @@ pytest.importorskip("playwright", reason="no playwright: pip install playwright 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from app_helpers import SCRIPTED_REPLY, AppServer, scripted_checkpoint  # noqa: E402
-from transfusion.app.examples import example_images  # noqa: E402
+from transfusion.shapesworld.app import example_images  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]

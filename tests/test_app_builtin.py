@@ -8,7 +8,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app_helpers import AppServer, setting_values  # noqa: E402
-from transfusion.app.examples import example_images  # noqa: E402
+from transfusion.shapesworld.app import example_images  # noqa: E402
 from transfusion.app.handlers import CHAT_SETTINGS, EDIT_SETTINGS  # noqa: E402
 from transfusion.evaluation.score import normalise  # noqa: E402
 from transfusion.pipeline import BUILT_IN  # noqa: E402

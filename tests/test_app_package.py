@@ -3,10 +3,12 @@ callbacks, settings, the device policy, chat history <-> messages, the edit sess
 About text, the examples, and the handlers on a tiny scripted checkpoint."""
 
 import functools
+import json
 import os
 import random
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,11 +19,12 @@ gr = pytest.importorskip("gradio")
 from app_helpers import SCRIPTED_REPLY, scripted_checkpoint  # noqa: E402
 from transfusion.app import pictures, runtime  # noqa: E402
 from transfusion.app.about import about_markdown, evaluation_section  # noqa: E402
+from transfusion.app.world import app_world  # noqa: E402
 from transfusion.app.chat import (DRAWING, Snapshot, preview_steps, reply_message, retry_history,  # noqa: E402
                                   stream_reply, to_messages, undo_history, user_message)
 from transfusion.app.editor import EditSession, same_pixels  # noqa: E402
 from transfusion.app.files import image_file  # noqa: E402
-from transfusion.app.examples import EDITS, SCENES, chat_examples, edit_examples, example_images  # noqa: E402
+from transfusion.shapesworld.app import EDITS, SCENES, chat_examples, edit_examples, example_images  # noqa: E402
 from transfusion.app.handlers import CHAT_SETTINGS, EDIT_SETTINGS, Demo  # noqa: E402
 from transfusion.app.settings import CONTROLS, MAX_SEED, resolve_seed, samplers_for, to_settings  # noqa: E402
 from transfusion.app.stream import Done, stream  # noqa: E402
@@ -362,15 +365,52 @@ def test_evaluation_section_is_read_from_the_model_card():
 
 
 def test_about_names_the_world_the_size_device_and_scores(pipe, ckpt_dir, tmp_path):
-    text = about_markdown(pipe, ckpt_dir)
+    world = app_world(ckpt_dir, 64)  # a checkpoint without world.json is a ShapesWorld model
+    text = about_markdown(pipe, ckpt_dir, world.knows, world.grade.replace("{checkpoint}", str(ckpt_dir)))
     assert "circle, square, triangle, diamond" in text and "in the top left corner" in text
     assert f"{pipe.checkpoint.model.num_parameters():,} parameters" in text
     assert "| device | cpu |" in text and "none (full precision)" in text
-    assert "No `MODEL_CARD.md`" in text
+    assert "No `MODEL_CARD.md`" in text and f"python -m transfusion.evaluation --model {ckpt_dir}" in text
     card_dir = tmp_path / "ckpt"
     card_dir.mkdir()
     (card_dir / "MODEL_CARD.md").write_text(CARD)
-    assert "97.0 %" in about_markdown(pipe, card_dir)
+    assert "97.0 %" in about_markdown(pipe, card_dir, world.knows, "")
+
+
+def test_a_folder_checkpoint_shows_its_own_world(pipe, tmp_path):
+    from folder_helpers import write_fixture
+
+    from transfusion.folder.app import write_world_card
+    from transfusion.folder.format import read_folder
+
+    folder = read_folder(write_fixture(tmp_path / "colours"))
+    model = tmp_path / "model"
+    model.mkdir()
+    card = write_world_card(folder, model)
+    assert card["world"] == "folder" and card["pictures"] == 9 and len(card["draw"]) == 6
+    world = app_world(model, 32)
+    assert world.name == "colours" and "9 pictures" in world.knows and "ShapesWorld" not in world.knows
+    assert world.chat_placeholder == card["draw"][0] and len(world.edit_examples) == 4
+    assert all(Path(p).exists() and Path(p).parent == model / "examples" for p, _ in world.edit_examples)
+    assert "green bar" not in json.dumps(card)  # held out: not even an example
+    assert world.grade.endswith(f"--data {tmp_path / 'colours'}")
+    outside = world.outside_reply
+    said = outside([{"role": "user", "content": ["draw a spaceship"]}])
+    assert "9 pictures" in said and card["draw"][0] in said
+    assert outside([{"role": "user", "content": ["hello"]}]) is not None
+    assert outside([{"role": "user", "content": ["can you draw a red disc please?"]}]) is None
+    picture = Image.open(world.edit_examples[0][0])
+    assert outside([{"role": "user", "content": [picture, "what is the weather?"]}]) is None  # about a picture
+    demo = Demo(pipe, model)
+    *_, (box, history, seed) = list(demo.chat_send({"text": "draw a spaceship", "files": []}, [], 0, False, Recorder(),
+                                                   **chat_values()))
+    assert history[-1] == {"role": "assistant", "content": said}  # told, not drawn
+    (folder.root / "about.md").write_text("## What the model knows: colours\n\nThree colours, three shapes.")
+    write_world_card(folder, model)
+    assert app_world(model, 32).knows.startswith("## What the model knows: colours")
+    (model / "world.json").write_text('{"world": "mars"}')
+    with pytest.raises(ValueError, match="'world' must be one of"):
+        app_world(model, 32)
 
 
 # examples
@@ -495,10 +535,41 @@ def test_app_builds_from_the_package(demo):
     from transfusion.app import demo as app
 
     args = app.parse_args(["--checkpoint", "x", "--quantization", "int8", "--port", "7000"])
-    assert (args.checkpoint, args.quantization, args.port, args.share, args.host) == ("x", "int8", 7000, False, None)
+    assert (args.checkpoint, args.quantization, args.port, args.share, args.host) == (["x"], "int8", 7000, False, None)
     blocks = app.build(demo)
     names = {d.api_name for d in blocks.fns.values()}
     assert {"chat", "retry", "undo", "clear", "edit", "keep_editing", "back"} <= names
+    picker = next(b for b in blocks.blocks.values() if getattr(b, "elem_id", None) == "model-picker")
+    assert not picker.visible  # one model: nothing to pick
+
+
+def test_several_checkpoints_get_a_picker_and_their_own_api_names(pipe, ckpt_dir, tmp_path):
+    from folder_helpers import write_fixture
+
+    from transfusion.app import demo as app
+    from transfusion.app.runtime import built_in_checkpoints
+    from transfusion.folder.app import write_world_card
+    from transfusion.folder.format import read_folder
+    from transfusion.pipeline import BUILT_IN
+
+    assert built_in_checkpoints()[0] == BUILT_IN
+    assert app.parse_args(["--checkpoint", "a", "--checkpoint", "b"]).checkpoint == ["a", "b"]
+    folder_ckpt = tmp_path / "colours"
+    folder_ckpt.mkdir()
+    write_world_card(read_folder(write_fixture(tmp_path / "colours-data")), folder_ckpt)
+    demos = [Demo(pipe, ckpt_dir), Demo(pipe, folder_ckpt), Demo(pipe, ckpt_dir)]
+    shapes = f"ShapesWorld ({ckpt_dir.name})"
+    assert app.model_names(demos) == [f"{shapes} 1", "colours-data", f"{shapes} 2"]
+    blocks = app.build(demos[:2])
+    names = {d.api_name for d in blocks.fns.values()}
+    assert {"chat", "edit", "chat_1", "edit_1", "keep_editing_1"} <= names and "edit_1_1" not in names
+    editors = {b.elem_id: b for b in blocks.blocks.values() if getattr(b, "elem_id", None) in ("edit-input", "edit-input_1")}
+    events = {d.api_name: d for d in blocks.fns.values()}
+    assert events["edit_1"].inputs[0] is editors["edit-input_1"] and events["edit"].inputs[0] is editors["edit-input"]
+    picker = next(b for b in blocks.blocks.values() if getattr(b, "elem_id", None) == "model-picker")
+    assert picker.visible and picker.choices == [("ShapesWorld", "ShapesWorld"), ("colours-data", "colours-data")]
+    boxes = {b.elem_id: b for b in blocks.blocks.values() if isinstance(b, gr.MultimodalTextbox)}
+    assert boxes["chat-input_1"].placeholder != boxes["chat-input"].placeholder  # each world its own
 
 
 def test_the_app_wires_the_settings_in_the_order_the_handlers_read_them(demo):

@@ -22,7 +22,7 @@ from gradio_client.utils import Status  # noqa: E402
 import bad_files  # noqa: E402
 from app_helpers import (REPO, SCRIPTED_REPLY, AppServer, resend, scripted_checkpoint,  # noqa: E402
                          setting_values, wait_until)
-from transfusion.app.examples import example_images  # noqa: E402
+from transfusion.shapesworld.app import example_images  # noqa: E402
 from transfusion.app.handlers import CHAT_SETTINGS, EDIT_SETTINGS  # noqa: E402
 
 CHAT = dict(steps=5, guidance=3.0, image_guidance=1.5, sampler="default", temperature=0.0, top_p=1.0, max_new_tokens=32)

@@ -216,3 +216,26 @@ def test_two_evaluations_compare_row_by_row_with_the_difference_interval():
     assert "| edit / all | 50.0 % | 80.0 % | +30.0 (+17.5 to +42.5) * |" in table
     assert "| edit / move | 40.0 % | 42.0 % | +2.0 (-11.6 to +15.6) |" in table  # 2 ± 1.96 * 0.0695: no mark
     assert "chat" not in table  # a row only one side has is left out
+
+
+def test_the_evidence_check_tells_evidence_from_verdict():
+    from transfusion.evaluation.evidence import evidence_and_verdicts
+    from transfusion.evaluation.natural import build_natural_cases
+    from transfusion.shapesworld.more_questions import EVIDENCE_FORMS
+
+    def prepared(model):  # people's words have no parser: the oracle looks them up
+        model.prepare(None, build_natural_cases(3, 0))
+        return model
+
+    oracle = evidence_and_verdicts(prepared(OracleModel()), cases=3)
+    assert {k for k in oracle} == {(f, True, True) for f in EVIDENCE_FORMS} and sum(oracle.values()) == 15
+
+    class Contrary(OracleModel):  # sees right, concludes wrong
+        def answer(self, image, question):
+            said = super().answer(image, question)
+            evidence, verdict = said.rsplit(", so ", 1)
+            return f"{evidence}, so {'no' if verdict == 'yes' else 'yes'}" if verdict in ("yes", "no") else said
+
+    contrary = evidence_and_verdicts(prepared(Contrary()), cases=3)
+    assert all(v == 0 or not k[2] for k, v in contrary.items() if k[0] in ("is_there_shape", "is_background"))
+    assert all(k[1] for k in contrary)

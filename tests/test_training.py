@@ -79,6 +79,45 @@ def test_a_folder_of_image_caption_pairs_trains(vae_dir, tmp_path):
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
 
 
+def test_a_folder_with_edits_and_questions_trains_and_is_evaluated_at_the_end(vae_dir, tmp_path):
+    from folder_helpers import write_fixture
+
+    data = write_fixture(tmp_path / "world")
+    train.main(train_args(vae_dir, tmp_path / "run", 2, "--data", str(data), "--eval-cases", "2",
+                          "--mixture", '{"edit": 0.5, "chat": 0.3}'))
+    results = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert results["draw"]["exact"]["total"] == 2 and results["draw, held out"]["exact"]["total"] == 1
+    assert set(results["edit"]) == {"recolour", "held out"} and results["chat"]["total"] == 2
+    table = (tmp_path / "run" / "eval.md").read_text()
+    assert "| chat | draw, then edit: both right |" in table and f"of {tmp_path / 'run' / 'model'} on" in table
+    card = json.loads((tmp_path / "run" / "model" / "world.json").read_text())
+    assert card["world"] == "folder" and card["name"] == "world" and (tmp_path / "run" / "model" / "examples").is_dir()
+    from transfusion import reshard
+
+    (tmp_path / "run" / "model" / "NOTICE").write_text("credits")
+    reshard.main([str(tmp_path / "run" / "model"), str(tmp_path / "shipped"), "--max-shard-mb", "0.05"])
+    shipped = tmp_path / "shipped"
+    assert (shipped / "world.json").read_text() == (tmp_path / "run" / "model" / "world.json").read_text()
+    assert (shipped / "NOTICE").read_text() == "credits"
+    assert sorted(p.name for p in (shipped / "examples").iterdir()) == sorted(
+        p.name for p in (tmp_path / "run" / "model" / "examples").iterdir())
+
+
+def test_the_autoencoder_check_reconstructs_every_folder_picture(vae_dir, tmp_path):
+    from diffusers import AutoencoderKL
+    from folder_helpers import write_fixture
+
+    from transfusion.folder.autoencoder import reconstruction_rates
+    from transfusion.folder.format import read_folder
+    from transfusion.folder.retrieval import Catalogue
+
+    folder = read_folder(write_fixture(tmp_path / "world"))
+    vae = AutoencoderKL.from_pretrained(vae_dir, use_safetensors=True, local_files_only=True).eval()
+    rates, failed = reconstruction_rates(vae, Catalogue(folder.entries), folder.held_out, batch=4)
+    assert rates["training"]["total"] == 8 and rates["held out"]["total"] == 1
+    assert len(failed) == 9 - rates["training"]["correct"] - rates["held out"]["correct"]
+
+
 def test_a_folder_entry_outside_the_folder_is_refused(tmp_path):
     from transfusion.training.sources import FolderSource
 
@@ -104,10 +143,37 @@ def test_a_mixture_changes_some_task_weights_and_keeps_the_rest():
     ('{"edit": "more"}', "shapesworld", "mixture weights must be numbers"),
     ('{"edit": -1}', "shapesworld", "weights must be >= 0"),
     ('[1, 2]', "shapesworld", "expected a JSON object"),
-    ('{"edit": 0.4}', "FOLDER", "applies to ShapesWorld only"),
+    ('{"edit": 0.4}', "FOLDER", "has no rows for \\['edit'\\]"),  # a folder without edits.jsonl
+    ('{"requests": 1}', "FOLDER", "unknown folder tasks"),
+    ('{"edit": 0.4}', "NOWHERE", "captions.jsonl not found"),
 ])
 def test_a_bad_mixture_is_refused_before_training(tmp_path, capsys, mixture, data, message):
-    data = str(tmp_path) if data == "FOLDER" else data
+    from PIL import Image
+
+    if data == "FOLDER":
+        Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+        (tmp_path / "captions.jsonl").write_text(json.dumps({"image": "a.png", "caption": "a"}))
+    data = str(tmp_path if data == "FOLDER" else tmp_path / "nowhere") if data in ("FOLDER", "NOWHERE") else data
     with pytest.raises(SystemExit):
         train.parse_args(["--vae", "v", "--out", str(tmp_path / "run"), "--data", data, "--mixture", mixture])
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_the_autoencoder_warm_starts_and_trains_on_a_folder(vae_dir, tmp_path):
+    from diffusers import AutoencoderKL
+    from folder_helpers import write_fixture
+    from training_helpers import TINY_VAE_CONFIG
+
+    from transfusion import train_vae
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(TINY_VAE_CONFIG))
+    data = write_fixture(tmp_path / "world")
+    train_vae.main(["--config", str(config), "--out", str(tmp_path / "warm"), "--steps", "1", "--batch-size", "2",
+                    "--sample-every", "0", "--lr", "0", "--init-from", str(vae_dir), "--data", str(data)])
+    before = AutoencoderKL.from_pretrained(vae_dir).state_dict()
+    after = AutoencoderKL.from_pretrained(tmp_path / "warm" / "vae").state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # learning rate 0: the weights it started from
+    config.write_text(json.dumps({**TINY_VAE_CONFIG, "latent_channels": 8}))
+    with pytest.raises(ValueError, match="latent channels"):
+        train_vae.main(["--config", str(config), "--out", str(tmp_path / "bad"), "--steps", "1", "--init-from", str(vae_dir)])

@@ -7,7 +7,8 @@ many with `accelerate launch -m transfusion.train ...`. Writes to `--out`:
     state/          resumable training state (`--resume`)
     log.jsonl       one line per `--log-every` steps: losses, tokens/s, learning rate
     samples/        a PNG grid of EMA samples every `--sample-every` steps
-    model/          the final EMA model: config.json, model.safetensors, tokenizer.model, vae/
+    model/          the final EMA model: config.json, model.safetensors, tokenizer.model, vae/,
+                    world.json (which world the app shows; a folder's examples/ too)
                     (to ship it in shards: python -m transfusion.reshard SRC DST --max-shard-mb 9)
 """
 
@@ -37,15 +38,10 @@ from .training.grid import save_grid
 from .training.latents import LatentCache
 from .training.loop import LoopSettings, TrainLoop, make_accelerator, document_seed, micro_batch_indices
 from .training.schedule import adamw, warmup_cosine
-from .training.sources import ShapesWorldSource, make_source
+from .training.sources import make_source
 from .vae import decode, to_pil
 
-SAMPLE_PROMPTS = [
-    "a large red circle in the center on a white background",
-    "a small blue square in the top left corner on a black background",
-    "a large green triangle on the left and a small yellow diamond on the right on a gray background",
-    "a large purple circle at the top, a small pink square in the center and a large cyan triangle at the bottom on a white background",
-]
+TOKENIZER_TEXTS = 20_000  # texts of the world that a new tokenizer is trained on
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,10 +50,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--preset", default="small", help="model preset (transfusion.config.PRESETS)")
     p.add_argument("--model", type=json.loads, default={}, help="JSON dict of TransfusionConfig overrides")
     p.add_argument("--vae", type=Path, help="trained VAE folder (diffusers format, from transfusion.train_vae)")
-    p.add_argument("--data", default="shapesworld", help="'shapesworld' or a folder with captions.jsonl")
+    p.add_argument("--data", default="shapesworld",
+                   help="'shapesworld' or a folder of the folder format (captions.jsonl; edits.jsonl, questions.jsonl, "
+                        "held_out.txt optional: transfusion/folder/format.py)")
     p.add_argument("--mixture", type=json.loads, default=None,
-                   help="ShapesWorld task weights to change, as JSON, e.g. '{\"edit\": 0.4}'; the others keep their "
-                        "defaults (transfusion.shapesworld.DEFAULT_MIXTURE); a resumed run needs the same")
+                   help="task weights to change, as JSON, e.g. '{\"edit\": 0.4}'; the others keep their defaults "
+                        "(transfusion.shapesworld.DEFAULT_MIXTURE, or folder.source.FOLDER_MIXTURE); a resumed run needs the same")
     p.add_argument("--out", type=Path, help="output folder")
     p.add_argument("--init-from", type=Path, help="warm start: a checkpoint folder whose weights, tokenizer and sampling defaults to start from")
     p.add_argument("--steps", type=int, default=1000, help="optimizer steps in all (a resumed run goes on to this)")
@@ -80,8 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sample-every", type=int, default=500, help="steps between sample grids (0: never)")
     p.add_argument("--sample-steps", type=int, default=25, help="denoising steps of the sample grids")
     p.add_argument("--eval-cases", type=int, default=None,
-                   help="at the end, the evaluator's table with this many cases per group "
-                        "(default: 10 on ShapesWorld, none on a folder; 0: skip)")
+                   help="at the end, the world's evaluation with this many cases per group (default: 10; 0: skip)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/state")
     p.add_argument("--time-limit", type=float, default=0.0, help="minutes of wall time, then save and stop (0: none)")
     args = p.parse_args(argv)
@@ -99,7 +96,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             if not isinstance(args.mixture, dict):
                 raise ValueError(f"expected a JSON object of task weights, got {args.mixture!r}")
             make_source(args.data, args.seed, args.mixture)
-        except ValueError as e:
+        except (ValueError, FileNotFoundError) as e:
             p.error(f"--mixture: {e}")
     return args
 
@@ -109,13 +106,7 @@ def make_tokenizer(args, source) -> Tokenizer:
         return Tokenizer.load(args.init_from / "tokenizer.model")
     if args.resume and (args.out / "tokenizer.model").exists():
         return Tokenizer.load(args.out / "tokenizer.model")
-    if isinstance(source, ShapesWorldSource):
-        from .shapesworld import text_corpus
-
-        texts = text_corpus(20_000, seed=args.seed)
-    else:
-        texts = [caption for _, caption in source.pairs]
-    return train_tokenizer(texts, args.vocab_size)
+    return train_tokenizer(source.text_corpus(TOKENIZER_TEXTS), args.vocab_size)
 
 
 def main(argv=None) -> None:
@@ -173,7 +164,7 @@ def main(argv=None) -> None:
     def on_sample(step: int) -> None:
         ckpt = current_checkpoint()
         images = []
-        for k, prompt in enumerate(SAMPLE_PROMPTS):
+        for k, prompt in enumerate(source.sample_prompts()):
             chat = [{"role": "user", "content": prompt}, {"role": "assistant", "content": []}]
             z = sample_image_naive(ckpt, chat, steps=args.sample_steps, generator=torch.Generator().manual_seed(k))
             images += to_pil(decode(vae, z[None]))
@@ -182,10 +173,11 @@ def main(argv=None) -> None:
     loop.run(loss_fn, on_sample)
     if accelerator.is_main_process:
         current_checkpoint().save_pretrained(args.out / "model")
+        source.write_world_card(args.out / "model")
         accelerator.print(f"saved {args.out / 'model'}; latent cache hits {cache.hits}, misses {cache.misses}")
-        cases = args.eval_cases if args.eval_cases is not None else (10 if args.data == "shapesworld" else 0)
+        cases = args.eval_cases if args.eval_cases is not None else source.default_eval_cases
         if cases:
-            evaluate_at_end(args.out, cases, args.seed, accelerator.print)
+            evaluate_at_end(source, args.out, cases, args.seed, accelerator.print)
 
 
 def shared_denominators(accelerator: Accelerator, batch) -> torch.Tensor:
@@ -198,15 +190,12 @@ def shared_denominators(accelerator: Accelerator, batch) -> torch.Tensor:
     return accelerator.reduce(local, reduction="sum") / accelerator.num_processes
 
 
-def evaluate_at_end(out: Path, cases: int, seed: int, say) -> None:
-    """The evaluator's table for the exported model, printed and written to out/eval.md."""
-    from .evaluation import evaluate, format_table
+def evaluate_at_end(source, out: Path, cases: int, seed: int, say) -> None:
+    """The world's evaluation of the exported model, printed and written to out/eval.md."""
     from .evaluation.cli import load_model as evaluation_model
 
     model = evaluation_model(str(out / "model"), seed)
-    results = evaluate(model, cases=cases, seed=seed)
-    results["model"], results["sampling"] = str(out / "model"), model.sampling()
-    table = format_table(results)
+    results, table = source.evaluate(model, cases, seed, name=str(out / "model"))
     (out / "eval.md").write_text(table + "\n")
     (out / "eval.json").write_text(json.dumps(results, indent=2) + "\n")
     say(table)

@@ -31,8 +31,10 @@ SCALE_INDEX = 10**7
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=Path, help="JSON file of VAEConfig fields (default: the built-in VAEConfig)")
-    p.add_argument("--data", default="shapesworld", help="'shapesworld' or a folder with captions.jsonl")
+    p.add_argument("--data", default="shapesworld", help="'shapesworld' or a folder of the folder format (transfusion/folder/format.py)")
     p.add_argument("--out", type=Path, required=True, help="output folder: state, log.jsonl, samples, vae/")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="warm start: a saved VAE folder (diffusers format) of the same --config, its weights only")
     p.add_argument("--steps", type=int, default=3000, help="optimizer steps in all (a resumed run goes on to this)")
     p.add_argument("--batch-size", type=int, default=32, help="images per micro-batch per process")
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per optimizer step")
@@ -56,6 +58,8 @@ def main(argv=None) -> None:
     torch.manual_seed(args.seed)
     config = VAEConfig(**json.loads(args.config.read_text())) if args.config else VAEConfig()
     vae = Reconstruction(build_vae(config))
+    if args.init_from:
+        vae.vae.load_state_dict(warm_start_weights(args.init_from, config))
     optimizer = adamw(vae, args.lr, weight_decay=0.0)
     scheduler = warmup_cosine(optimizer, args.warmup, args.steps)
     settings = LoopSettings(out=args.out, steps=args.steps, grad_accum=args.grad_accum, ema_decay=args.ema_decay,
@@ -91,6 +95,21 @@ def main(argv=None) -> None:
         final.register_to_config(scaling_factor=scale)
         final.save_pretrained(args.out / "vae", safe_serialization=True)
         accelerator.print(f"saved {args.out / 'vae'} (scaling factor {scale:.4f})")
+
+
+def warm_start_weights(folder: Path, config: VAEConfig) -> dict:
+    """The weights of a saved VAE, checked to be of `config`'s shape (ValueError otherwise)."""
+    from diffusers import AutoencoderKL
+
+    saved = AutoencoderKL.from_pretrained(folder, use_safetensors=True, local_files_only=True)
+    want = (config.image_size, config.latent_channels, tuple(config.block_out_channels), config.layers_per_block,
+            config.norm_num_groups)
+    got = (saved.config.sample_size, saved.config.latent_channels, tuple(saved.config.block_out_channels),
+           saved.config.layers_per_block, saved.config.norm_num_groups)
+    if want != got:
+        raise ValueError(f"{folder}: a VAE of (size, latent channels, blocks, layers, norm groups) {got}, "
+                         f"but --config asks for {want}")
+    return saved.state_dict()
 
 
 class Reconstruction(nn.Module):

@@ -13,6 +13,7 @@
     pictures   reading users' pictures: refusing bad files, any mode to RGB
     text       cleaning users' text (control characters, length)
     about      the About text: what the model knows, its size, device, scores
-    examples   prompts, instructions and pictures that suit the built-in model
+    world      what a checkpoint's world shows in the app (examples, placeholders, About),
+               read from its world.json; each world's own module builds it
     files      pictures handed to Gradio as files written once
 """

@@ -24,6 +24,7 @@ from .files import image_file
 from .runtime import checkpoint_dir, load_pipeline
 from .settings import Control, controls_for, resolve_seed, samplers_for, to_settings
 from .stream import Done, TimeLimit, stream_batches
+from .world import AppWorld, app_world
 from .text import user_text
 
 TIME_LIMIT = 120.0  # seconds of model time one request may use
@@ -48,6 +49,7 @@ class Demo:
                  interval: float = 0.0):
         self.pipe = pipe
         self.checkpoint_dir = checkpoint_dir(checkpoint)
+        self.world: AppWorld = app_world(self.checkpoint_dir, pipe.checkpoint.config.vae.image_size)
         self.lock = threading.Lock()
         self.time_limit = time_limit
         self.interval = interval
@@ -71,7 +73,8 @@ class Demo:
         return samplers_for(self.pipe.checkpoint.config.objective)
 
     def about(self) -> str:
-        return about_markdown(self.pipe, self.checkpoint_dir)
+        return about_markdown(self.pipe, self.checkpoint_dir, self.world.knows,
+                              self.world.grade.replace("{checkpoint}", str(self.checkpoint_dir)))
 
     # chat (each model handler takes its settings as keywords, those of CHAT_SETTINGS or EDIT_SETTINGS)
 
@@ -110,6 +113,10 @@ class Demo:
             messages, dropped = fit_context(messages, self.pipe.checkpoint.tokenizer, self.pipe.checkpoint.config)
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise gr.Error(str(e) if isinstance(e, ValueError) else "This chat's history is malformed: press Clear.") from None
+        outside = self.world.outside_reply(messages) if self.world.outside_reply else None
+        if outside is not None:  # asked for something outside the world: say what it can draw
+            yield [*history, {"role": "assistant", "content": outside}]
+            return
         if skipped or dropped:
             gr.Warning(f"This conversation is longer than the model can read ({self.pipe.checkpoint.config.max_seq_len} "
                        f"tokens): it sees only the latest messages, not the first {skipped + dropped}. "

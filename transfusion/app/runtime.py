@@ -41,6 +41,15 @@ def choose_runtime(device: str | None = None, quantization: str = "auto") -> tup
     return device, None if quantization == "none" else quantization
 
 
+def built_in_checkpoints() -> list[Path]:
+    """The models shipped in assets/: the built-in ShapesWorld model first, then every other
+    folder there that holds a checkpoint (config.json), by name."""
+    if not BUILT_IN.parent.is_dir():  # an installed package without the checkout's assets/
+        return [BUILT_IN]
+    others = sorted(p for p in BUILT_IN.parent.iterdir() if p != BUILT_IN and (p / "config.json").exists())
+    return [BUILT_IN, *others]
+
+
 def checkpoint_dir(path: str | Path | None) -> Path:
     """The checkpoint folder: `path`, or the built-in model."""
     return Path(path) if path else BUILT_IN

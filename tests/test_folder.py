@@ -1,0 +1,113 @@
+"""The folder format with edits, questions and held-out pictures: reading, training documents,
+retrieval and the folder evaluator (oracle 100 %, random at chance), on a few fixture pictures."""
+
+import json
+import random
+
+import pytest
+from PIL import Image, ImageFilter
+
+from folder_helpers import COLOURS, picture, write_fixture
+from transfusion.folder.evaluate import FolderOracle, FolderRandom, build_folder_cases, score_folder
+from transfusion.folder.format import read_folder
+from transfusion.folder.retrieval import Catalogue
+from transfusion.folder.source import FolderSource, load_picture
+
+@pytest.fixture
+def folder(tmp_path):
+    return write_fixture(tmp_path / "world")
+
+
+def test_a_folder_reads_with_its_edits_questions_and_held_out(folder):
+    f = read_folder(folder)
+    assert len(f.entries) == 9 and len(f.edits) == 18 and len(f.questions) == 9
+    assert f.held_out == {(folder / "pics/green-bar.png").resolve()}
+    train = f.training()
+    assert len(train.entries) == 8 and len(train.questions) == 8
+    assert len(train.edits) == 18 - 4  # the two edits into and the two out of the green bar
+    assert {e.kind for e in f.edits} == {"recolour"} and f.entries[0].attributes == {"shape": "disc", "colour": "red"}
+
+
+@pytest.mark.parametrize("file, line, message", [
+    ("captions.jsonl", '{"image": "../x.png", "caption": "x"}', "outside"),
+    ("captions.jsonl", '{"image": "pics/red-disc.png"}', "needs 'image' and 'caption'"),
+    ("captions.jsonl", '{"image": "pics/red-disc.png", "caption": "again"}', "listed twice"),
+    ("captions.jsonl", "not json", "not a JSON line"),
+    ("edits.jsonl", '{"source": "pics/red-disc.png", "instruction": "x", "target": "pics/nowhere.png"}', "not in captions.jsonl"),
+    ("questions.jsonl", '{"image": "pics/red-disc.png", "question": "q?", "answer": ""}', "'answer' must be a non-empty"),
+    ("held_out.txt", "pics/unlisted.png", "not in captions.jsonl"),
+    ("edits.jsonl", '{"source": "pics/red-disc.png", "instruction": "x", "target": "pics/red-bar.png", "kind": "held out"}',
+     "the evaluator's own row"),
+])
+def test_a_bad_line_is_refused_with_its_place(folder, file, line, message):
+    path = folder / file
+    path.write_text(path.read_text() + line + "\n")
+    with pytest.raises(ValueError, match=message) as e:
+        read_folder(folder)
+    assert file in str(e.value)
+
+
+def test_no_training_document_shows_a_held_out_picture(folder):
+    source = FolderSource(folder, seed=3)
+    held = load_picture((folder / "pics/green-bar.png").resolve()).tobytes()
+    tasks = set()
+    for i in range(400):
+        doc = source.document(i)
+        pictures = [p for m in doc for p in m["content"] if isinstance(p, Image.Image)]
+        texts = [p for m in doc for p in m["content"] if isinstance(p, str)]
+        assert all(p.tobytes() != held for p in pictures) and not any("green bar" in t for t in texts)
+        tasks.add((len(doc), len(pictures), doc[-1]["content"][-1].__class__.__name__))
+        assert source.document(i) == doc  # a pure function of the index
+    # text -> picture, picture -> caption, question, edit (picture -> picture), and the two-turn chat
+    assert tasks == {(2, 1, "Image"), (2, 1, "str"), (2, 2, "Image"), (4, 2, "Image")}
+    assert all(source.image(i).tobytes() != held for i in range(40))
+    corpus = source.text_corpus()
+    assert "make it blue" in corpus and "what colour is it?" in corpus and "green bar" not in corpus
+    assert source.text_corpus(3) == corpus[:3] and "make it blue" in source.text_corpus(len(corpus) - 20)  # the few first
+    prompts = source.sample_prompts()
+    assert 1 <= len(prompts) <= 8 and set(prompts) <= {e.caption for e in source.data.entries}
+
+
+def test_a_folder_mixture_is_checked(folder):
+    with pytest.raises(ValueError, match="unknown folder tasks"):
+        FolderSource(folder, mixture={"requests": 1.0})
+    (folder / "edits.jsonl").unlink()
+    with pytest.raises(ValueError, match="no rows for"):
+        FolderSource(folder, mixture={"edit": 0.5})
+    only = FolderSource(folder, mixture={"text_to_image": 0, "image_to_text": 0, "chat": 0, "question": 1})
+    assert all(len(only.document(i)) == 2 and isinstance(only.document(i)[1]["content"][0], str) for i in range(20))
+
+
+def test_retrieval_finds_each_picture_clean_and_blurred_and_matches_its_reference(folder):
+    catalogue = Catalogue(read_folder(folder).entries)
+    assert catalogue.self_check() == []
+    rng = random.Random(0)
+    for _ in range(20):
+        e = rng.choice(catalogue.entries)
+        noisy = load_picture(e.image).filter(ImageFilter.GaussianBlur(rng.uniform(0, 2)))
+        noisy = noisy.rotate(rng.uniform(-20, 20), fillcolor="white")
+        assert catalogue.nearest(noisy) == catalogue.nearest_reference(noisy)
+
+
+def test_pixel_identical_pictures_retrieve_each_other(folder):
+    picture(COLOURS["red"], "disc").save(folder / "pics/twin.png")
+    with open(folder / "captions.jsonl", "a") as f:
+        f.write(json.dumps({"image": "pics/twin.png", "caption": "red disc twin"}) + "\n")
+    catalogue = Catalogue(read_folder(folder).entries)
+    twin, red = catalogue.index[(folder / "pics/twin.png").resolve()], catalogue.index[(folder / "pics/red-disc.png").resolve()]
+    assert catalogue.same[twin] == catalogue.same[red] == {twin, red}
+    assert catalogue.retrieves(load_picture((folder / "pics/twin.png").resolve()), red)
+
+
+def test_the_oracle_scores_100_and_random_guesses_score_near_chance(folder):
+    f = read_folder(folder)
+    cases = build_folder_cases(f, 6, seed=1)
+    assert len(cases.draw) == 6 and len(cases.draw_held_out) == 1 and {r for r, _ in cases.edit} == {"recolour", "held out"}
+    oracle = score_folder(FolderOracle(f), f, cases, seed=1)
+    tallies = [oracle["draw"]["exact"], oracle["draw, held out"]["exact"], oracle["caption"], oracle["chat"],
+               *oracle["question"].values(), *(d["exact"] for d in oracle["edit"].values()), oracle["draw"]["colour"]]
+    assert all(t["accuracy"] == 1.0 and t["total"] > 0 for t in tallies), tallies
+    big = build_folder_cases(f, 200, seed=1)  # every row it has
+    guess = score_folder(FolderRandom(f, seed=2), f, big, seed=1)
+    assert guess["draw"]["exact"]["accuracy"] < 0.4 and guess["caption"]["accuracy"] < 0.4
+    assert guess["draw"]["colour"]["accuracy"] < 0.7  # 1 in 3 by chance

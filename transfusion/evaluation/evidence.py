@@ -1,0 +1,53 @@
+"""Why a yes/no or count answer is wrong: `python -m transfusion.evaluation.evidence --model DIR`.
+
+Such an answer says what the picture shows, then its verdict (`more_questions.with_evidence`).
+For each of the evaluator's cases of those forms (people's words, seen phrasings) this checks
+the two apart: is the evidence exactly the expected one, and is the verdict right when it is?
+Evidence right and verdict wrong means the model sees the picture but does not yet compare
+what it wrote with what was asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+from ..shapesworld.more_questions import EVIDENCE_FORMS, VERDICT_SEPARATOR, verdict_of
+from ..shapesworld.render import render
+from .natural import question_cases
+from .score import normalise
+
+
+def evidence_and_verdicts(model, cases: int = 100, seed: int = 0) -> Counter:
+    """(form, evidence right, verdict right) -> count, over the evaluator's cases of EVIDENCE_FORMS."""
+    out: Counter = Counter()
+    for case in question_cases(cases, seed):
+        if case.row not in EVIDENCE_FORMS:
+            continue
+        got = normalise(model.answer(render(case.scene), case.question))
+        evidence = got.rsplit(VERDICT_SEPARATOR, 1)[0] == case.answer.rsplit(VERDICT_SEPARATOR, 1)[0]
+        out[(case.form, evidence, verdict_of(got) == verdict_of(case.answer))] += 1
+    return out
+
+
+def main(argv=None) -> None:
+    from .cli import load_model
+
+    p = argparse.ArgumentParser(prog="python -m transfusion.evaluation.evidence", description=__doc__.split("\n")[0])
+    p.add_argument("--model", required=True, help="a checkpoint directory")
+    p.add_argument("--cases", type=int, default=100, help="cases per form (the evaluator's; default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the cases (the evaluator's)")
+    args = p.parse_args(argv)
+    counts = evidence_and_verdicts(load_model(args.model, args.seed), args.cases, args.seed)
+    print("| form | cases | evidence right | verdict right | verdict right when the evidence is |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for form in EVIDENCE_FORMS:
+        n = sum(v for k, v in counts.items() if k[0] == form)
+        ev = sum(v for k, v in counts.items() if k[0] == form and k[1])
+        ve = sum(v for k, v in counts.items() if k[0] == form and k[2])
+        both = counts[(form, True, True)]
+        print(f"| {form} | {n} | {ev} | {ve} | {both} of {ev} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Training documents from a folder of your own pictures (`format.py`), as a pure function of an index.
+
+Tasks, each drawn with its weight in `FOLDER_MIXTURE` (a task the folder has no rows for is
+left out, the others keep their proportions; `--mixture` changes any of them):
+- text_to_image: user [the caption, or one of the entry's prompts] -> assistant [picture]
+- image_to_text: user [picture, "what is this?" ...] -> assistant [caption]
+- question: user [picture, question] -> assistant [answer]                (questions.jsonl)
+- edit: user [source picture, instruction] -> assistant [target picture]  (edits.jsonl)
+- chat: user [a prompt of the source] -> assistant ["here is <caption>", source picture];
+  user [instruction] -> assistant ["here is <target caption>", target picture]  (edits.jsonl)
+
+Nothing that shows a held-out picture is trained on. Pictures and captions are taken in a fresh
+shuffled order every epoch; the other tasks draw their row from the document's own generator.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image
+
+from .format import Entry, Folder, read_folder
+
+DESCRIBE = ("describe this image", "what is in this picture?", "caption this image", "what is this?")
+FOLDER_MIXTURE: dict[str, float] = {"text_to_image": 0.45, "image_to_text": 0.2, "question": 0.1, "edit": 0.15, "chat": 0.1}
+# how many of the catalogue's captions the training grid draws (`sample_prompts`)
+SAMPLE_COUNT = 8
+
+
+def here_is(entry: Entry) -> str:
+    """The assistant's words before a picture it draws in a chat."""
+    return f"here is {entry.caption}"
+
+
+@lru_cache(maxsize=8192)
+def load_picture(path: Path) -> Image.Image:
+    """A catalogue picture as RGB (read once: a folder's pictures are drawn again and again)."""
+    with Image.open(path) as im:
+        return im.convert("RGB")
+
+
+class FolderSource:
+    """The training stream of a folder: `document(i)`, `image(i)` (for the autoencoder), the
+    texts to train a tokenizer on and the prompts of the training grid."""
+
+    def __init__(self, folder: str | Path, seed: int = 0, mixture: dict[str, float] | None = None):
+        self.all: Folder = read_folder(folder)
+        self.data: Folder = self.all.training()
+        self.folder, self.seed = self.all.root, seed
+        self.by_image = {e.image: e for e in self.all.entries}
+        rows = {"text_to_image": self.data.entries, "image_to_text": self.data.entries, "question": self.data.questions,
+                "edit": self.data.edits, "chat": self.data.edits}
+        if mixture is not None:
+            unknown = set(mixture) - set(FOLDER_MIXTURE)
+            if unknown:
+                raise ValueError(f"unknown folder tasks {sorted(unknown)}; expected some of {sorted(FOLDER_MIXTURE)}")
+            if any(not isinstance(w, (int, float)) or w < 0 for w in mixture.values()):
+                raise ValueError("task weights must be numbers >= 0")
+            empty = [t for t, w in mixture.items() if w > 0 and not rows[t]]
+            if empty:
+                raise ValueError(f"{self.folder} has no rows for {empty} (questions.jsonl / edits.jsonl)")
+        weights = {**FOLDER_MIXTURE, **(mixture or {})}
+        self.mixture = {t: w for t, w in weights.items() if w > 0 and rows[t]}
+        if not self.mixture:
+            raise ValueError("every task weight is 0: nothing to train on")
+
+    default_eval_cases = 10  # the evaluation at the end of a training run (`folder/evaluate.py`)
+
+    def _entry(self, index: int) -> Entry:
+        entries = self.data.entries
+        epoch, i = divmod(index, len(entries))
+        return entries[self._order(epoch)[i]]
+
+    @lru_cache(maxsize=4)  # noqa: B019 (a source lives as long as its run)
+    def _order(self, epoch: int) -> list[int]:
+        order = list(range(len(self.data.entries)))
+        random.Random(f"{self.seed}:{epoch}").shuffle(order)  # a fresh order every epoch
+        return order
+
+    def _task(self, rng: random.Random) -> str:
+        tasks = list(self.mixture)
+        return rng.choices(tasks, weights=[self.mixture[t] for t in tasks])[0]
+
+    def document(self, index: int) -> list[dict]:
+        rng = random.Random(f"{self.seed}:doc:{index}")
+        task = self._task(rng)
+        if task in ("text_to_image", "image_to_text"):
+            entry = self._entry(index)
+            if task == "text_to_image":
+                return [_user(rng.choice((entry.caption, *entry.prompts))), _assistant(load_picture(entry.image))]
+            return [_user(load_picture(entry.image), rng.choice(DESCRIBE)), _assistant(entry.caption)]
+        if task == "question":
+            q = rng.choice(self.data.questions)
+            return [_user(load_picture(q.image), q.question), _assistant(q.answer)]
+        e = rng.choice(self.data.edits)
+        if task == "edit":
+            return [_user(load_picture(e.source), e.instruction), _assistant(load_picture(e.target))]
+        source, target = self.by_image[e.source], self.by_image[e.target]
+        return [
+            _user(rng.choice((source.caption, *source.prompts))), _assistant(here_is(source), load_picture(source.image)),
+            _user(e.instruction), _assistant(here_is(target), load_picture(target.image)),
+        ]
+
+    def image(self, index: int) -> Image.Image:
+        return load_picture(self._entry(index).image)
+
+    def text_corpus(self, n: int | None = None) -> list[str]:
+        """Every distinct text the folder's documents can say, the few (questions, answers,
+        instructions) before the many (captions, then prompts, then "here is ..."), so that `n`
+        cuts only the many (the tokenizer is trained on these)."""
+        d = self.data
+        few = [*DESCRIBE, *(t for q in d.questions for t in (q.question, q.answer)), *(e.instruction for e in d.edits)]
+        # every caption before any prompt: a cut drops repeated wordings, never a picture's name
+        many = [e.caption for e in d.entries] + [p for e in d.entries for p in e.prompts] + [here_is(e) for e in d.entries]
+        texts = list(dict.fromkeys(few + many))
+        return texts if n is None else texts[:n]
+
+    def sample_prompts(self) -> list[str]:
+        """The training grid's prompts: captions spread over the catalogue."""
+        entries = self.data.entries
+        step = max(1, len(entries) // SAMPLE_COUNT)
+        return [entries[i].caption for i in range(0, len(entries), step)][:SAMPLE_COUNT]
+
+
+    def write_world_card(self, model_dir: Path) -> None:
+        """world.json (and examples/) in a saved model folder: what the app shows of this world."""
+        from .app import write_world_card
+
+        write_world_card(self.all, model_dir, self.seed)
+
+    def evaluate(self, model, cases: int, seed: int, name: str = "") -> tuple[dict, str]:
+        from .evaluate import build_folder_cases, format_folder_table, score_folder
+
+        results = score_folder(model, self.all, build_folder_cases(self.all, cases, seed), seed)
+        results.update({"model": name, "data": str(self.folder), "cases per group": cases, "seed": seed})
+        if hasattr(model, "sampling"):
+            results["sampling"] = model.sampling()
+        return results, format_folder_table(results)
+
+
+def _user(*parts) -> dict:
+    return {"role": "user", "content": list(parts)}
+
+
+def _assistant(*parts) -> dict:
+    return {"role": "assistant", "content": list(parts)}
