@@ -24,7 +24,7 @@ from transfusion.shapesworld.edits import parse_edit
 from transfusion.shapesworld.questions import answer, question_form
 from transfusion.shapesworld.chitchat import HELD_OUT_MESSAGES, is_good_reply
 from transfusion.shapesworld.edit_phrasings import is_held_out_phrasing as edit_held_out
-from transfusion.shapesworld.more_questions import NEW_ANSWER_WORDS, object_answer, verdict_of
+from transfusion.shapesworld.more_questions import NEW_ANSWER_WORDS, evidence_of, object_answer, verdict_of
 from transfusion.shapesworld.more_questions import is_held_out_phrasing as question_held_out
 from transfusion.shapesworld.questions import ANSWER_WORDS
 from transfusion.shapesworld.requests import held_out_phrasings_in
@@ -78,8 +78,8 @@ def check_truth(doc) -> None:
             elif is_good_reply([text], finished=True):  # chitchat: no picture of it
                 assert turn is doc[1] or turn is doc[3]
             else:  # the answer to a question in people's words: a word, or an object of the picture
-                if verdict_of(text) != text:  # a yes/no or count answer: its evidence is this picture
-                    evidence = text.removesuffix(", so " + verdict_of(text))
+                if evidence_of(text):  # a yes/no or count answer: its evidence is this picture
+                    evidence = evidence_of(text)
                     assert evidence in (f"there is {canonical_caption(last)}", f"the background is {last.background}"), text
                 assert verdict_of(text) in NEW_ANSWER_WORDS or text in ANSWER_WORDS or any(
                     text == object_answer(o.size, o.colour, o.shape) for o in last.objects), text

@@ -19,6 +19,7 @@ from transfusion.shapesworld.more_questions import (
     new_questions_for,
     phrase_question,
     random_new_question,
+    evidence_of,
     verdict_of,
     with_evidence,
 )
@@ -74,7 +75,8 @@ def test_yes_no_and_count_answers_say_what_the_picture_shows_first():
     assert full["is the background gray?"] == "the background is black, so no"
     assert full["which shape is blue?"] == "circle" and full["what is at the top?"] == "nothing"
     assert {q.form for q in new_questions_for(SCENE) if q.answer != verdict_of(q.answer)} == set(EVIDENCE_FORMS)
-    assert verdict_of("yes") == "yes"  # a bare verdict is its own
+    assert verdict_of("yes") == "yes" and evidence_of("yes") == ""  # a bare verdict is its own
+    assert evidence_of(full["is the background gray?"]) == "the background is black"
     with pytest.raises(ValueError, match="without evidence"):
         with_evidence(SCENE, "which_shape", "circle")
 

@@ -60,6 +60,13 @@ class WithSettings:
 MODEL_HELP = "'oracle' (the renderer itself), 'random' (guesses) or a checkpoint directory"
 
 
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    """The flags every evaluator takes beside its cases: seed, batch size, JSON output."""
+    parser.add_argument("--seed", type=int, default=0, help="seed of the case sets and of sampling")
+    parser.add_argument("--batch-size", type=int, default=16, help="prompts per text_to_image call")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+
+
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     """The flags that choose the weights and the sampling settings (default: the checkpoint's)."""
     parser.add_argument("--quantization", choices=["none", "int8"], default="none", help="weights of a checkpoint")
@@ -97,9 +104,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
         help="cases per group (object count, question form, edit kind, phrasing; default %(default)s)"
     )
     parser.add_argument("--canonical-only", action="store_true", help="leave out the cases in people's words")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the case sets and of sampling")
-    parser.add_argument("--batch-size", type=int, default=16, help="prompts per text_to_image call")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    add_run_args(parser)
     add_model_args(parser)
     args = parser.parse_args(argv)
     if args.cases < 1:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from ..shapesworld.more_questions import EVIDENCE_FORMS, VERDICT_SEPARATOR, verdict_of
+from ..shapesworld.more_questions import EVIDENCE_FORMS, evidence_of, verdict_of
 from ..shapesworld.render import render
 from .natural import question_cases
 from .score import normalise
@@ -25,7 +25,7 @@ def evidence_and_verdicts(model, cases: int = 100, seed: int = 0) -> Counter:
         if case.row not in EVIDENCE_FORMS:
             continue
         got = normalise(model.answer(render(case.scene), case.question))
-        evidence = got.rsplit(VERDICT_SEPARATOR, 1)[0] == case.answer.rsplit(VERDICT_SEPARATOR, 1)[0]
+        evidence = evidence_of(got) == evidence_of(case.answer)
         out[(case.form, evidence, verdict_of(got) == verdict_of(case.answer))] += 1
     return out
 

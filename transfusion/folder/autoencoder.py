@@ -30,7 +30,7 @@ def reconstruction_rates(vae, catalogue: Catalogue, held_out: frozenset[Path], b
         x = to_tensor([load_picture(e.image) for e in chunk], vae.config.sample_size)
         for k, image in enumerate(to_pil(decode(vae, encode(vae, x)))):
             i, entry = start + k, chunk[k]
-            ok = catalogue.retrieves(image.resize(load_picture(entry.image).size), i)
+            ok = catalogue.retrieves(image, i)
             tallies["held out" if entry.image in held_out else "training"].add(ok)
             if not ok:
                 failed.append(entry.caption)

@@ -87,12 +87,11 @@ class _Drawings:
         self.catalogue, self.exact, self.attributes = catalogue, Tally(), {}
 
     def add(self, image: object, expected: Entry) -> bool:
-        i = self.catalogue.index[expected.image]
-        ok = self.catalogue.retrieves(image, i)
+        found = self.catalogue.nearest(image) if isinstance(image, Image.Image) else None
+        ok = found is not None and found in self.catalogue.same[self.catalogue.index[expected.image]]
         self.exact.add(ok)
         # the attributes of the retrieved picture: of any entry it is pixel-identical to
-        got = [self.catalogue.entries[j] for j in self.catalogue.same[self.catalogue.nearest(image)]] \
-            if isinstance(image, Image.Image) else []
+        got = [self.catalogue.entries[j] for j in self.catalogue.same[found]] if found is not None else []
         for name, value in expected.attributes.items():
             self.attributes.setdefault(name, Tally()).add(any(g.attributes.get(name) == value for g in got))
         return ok
@@ -215,8 +214,7 @@ class FolderOracle:
         if not pictures:
             entry = self.by_prompt[asked]
         else:
-            target = self._edited(pictures[-1], asked)
-            entry = next(e for e in self.catalogue.entries if e.image == target)
+            entry = self.catalogue.entries[self.catalogue.index[self._edited(pictures[-1], asked)]]
         return [here_is(entry), load_picture(entry.image)]
 
 
@@ -247,15 +245,13 @@ class FolderRandom:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ..evaluation.cli import WithSettings, add_model_args, model_from_args
+    from ..evaluation.cli import WithSettings, add_model_args, add_run_args, model_from_args
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, help="'oracle' (the folder itself), 'random' (guesses) or a checkpoint directory")
     p.add_argument("--data", required=True, type=Path, help="the folder (captions.jsonl, and optionally edits, questions, held out)")
     p.add_argument("--cases", type=int, default=DEFAULT_CASES, help="cases per group (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the case sets and of sampling")
-    p.add_argument("--batch-size", type=int, default=16, help="prompts per text_to_image call")
-    p.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    add_run_args(p)
     add_model_args(p)
     args = p.parse_args(argv)
     if args.cases < 1:

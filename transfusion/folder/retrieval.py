@@ -41,10 +41,11 @@ class Catalogue:
         self.entries = tuple(entries)
         pictures = [load_picture(e.image) for e in self.entries]
         self.vectors = torch.stack([vector(p) for p in pictures])  # (N, 3 * SIZE * SIZE)
+        keys = [p.tobytes() + repr(p.size).encode() for p in pictures]
         groups: dict[bytes, list[int]] = {}
-        for i, p in enumerate(pictures):
-            groups.setdefault(p.tobytes() + repr(p.size).encode(), []).append(i)
-        self.same = [frozenset(groups[p.tobytes() + repr(p.size).encode()]) for p in pictures]
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        self.same = [frozenset(groups[key]) for key in keys]
         self.index = {e.image: i for i, e in enumerate(self.entries)}
 
     def nearest(self, image: Image.Image) -> int:

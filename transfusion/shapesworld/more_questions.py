@@ -81,6 +81,11 @@ def verdict_of(answer: str) -> str:
     return answer.rsplit(VERDICT_SEPARATOR, 1)[-1]
 
 
+def evidence_of(answer: str) -> str:
+    """What an answer says before its verdict ('' for a bare verdict)."""
+    return answer.rsplit(VERDICT_SEPARATOR, 1)[0] if VERDICT_SEPARATOR in answer else ""
+
+
 # ---------------------------------------------------------------- the new forms
 
 
