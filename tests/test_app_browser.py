@@ -2,6 +2,10 @@
 types a prompt, waits for the picture in the reply, asks a follow-up, runs two edits in the
 editor tab, and saves screenshots; nothing in the page may log an error.
 
+The built-in emoji model (assets/emoji) gets the same walk behind the app's model picker, on
+the app as a user starts it (no --checkpoint): pick Emoji, "draw a thumbs up", then "make it
+dark skin tone", and an edit in its editor.
+
 Screenshots go to a temporary folder, or to $APP_SCREENSHOTS (the README's are made with
 APP_SCREENSHOTS=assets/screenshots). $APP_TEST_CHECKPOINT runs the same check on another
 checkpoint, e.g. the built-in model in assets/model, instead of the tiny scripted one.
@@ -21,6 +25,8 @@ pytest.importorskip("playwright", reason="no playwright: pip install playwright 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from app_helpers import SCRIPTED_REPLY, AppServer, scripted_checkpoint  # noqa: E402
+from transfusion.app.world import app_world  # noqa: E402
+from transfusion.pipeline import BUILT_IN  # noqa: E402
 from transfusion.shapesworld.app import example_images  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -124,3 +130,47 @@ def test_bad_input_shows_a_reason_and_the_app_goes_on(server, tmp_path):
         page.locator("#edit-run").click()
         expect(page.locator("#edit-history img")).to_have_count(2, timeout=TIMEOUT)
         browser.close()
+
+
+EMOJI = BUILT_IN.parent / "emoji"
+
+
+@pytest.mark.skipif(not (EMOJI / "config.json").exists(), reason="the emoji model is not in assets/emoji yet")
+def test_the_emoji_model_behind_the_picker(shots):
+    problems = []
+    picture, instruction = app_world(EMOJI, 64).edit_examples[0]
+    with AppServer([]) as server, sync_playwright() as p:  # the built-in models, as a user starts the app
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.goto(server.url)
+        page.locator("#model-picker").get_by_text("Emoji", exact=True).click()
+        emoji = page.locator("#model_1")
+        expect(emoji).to_be_visible(timeout=TIMEOUT)
+        expect(page.locator("#model")).to_be_hidden()
+
+        box = page.locator("#chat-input_1 textarea")
+        bot = page.locator('#chatbot_1 [data-testid="bot"]')
+        box.fill("draw a thumbs up")
+        box.press("Enter")
+        expect(bot.locator("img")).to_have_count(1, timeout=TIMEOUT)
+        expect(box).to_be_editable(timeout=TIMEOUT)
+        box.fill("make it dark skin tone")
+        box.press("Enter")
+        expect(bot.locator("img")).to_have_count(2, timeout=TIMEOUT)
+        expect(box).to_be_editable(timeout=TIMEOUT)
+        page.locator('#chatbot_1 [role="log"]').evaluate("log => log.scrollTop = 0")
+        page.screenshot(path=str(shots / "emoji_chat.png"), full_page=True)
+
+        emoji.get_by_role("tab", name="Editor").click()
+        page.locator("#edit-input_1 input[type=file]").set_input_files(picture)
+        page.locator("#edit-instruction_1 textarea").fill(instruction)
+        page.locator("#edit-run_1").click()
+        expect(page.locator("#edit-history_1 img")).to_have_count(2, timeout=TIMEOUT)
+        expect(page.locator("#edit-output_1 img")).to_be_visible()
+        page.screenshot(path=str(shots / "emoji_editor.png"), full_page=True)
+        emoji.get_by_role("tab", name="About").click()
+        expect(emoji.get_by_text("Noto Emoji by Google")).to_be_visible()
+        browser.close()
+    assert not problems, "\n".join(problems)

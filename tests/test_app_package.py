@@ -406,8 +406,10 @@ def test_a_folder_checkpoint_shows_its_own_world(pipe, tmp_path):
                                                    **chat_values()))
     assert history[-1] == {"role": "assistant", "content": said}  # told, not drawn
     (folder.root / "about.md").write_text("## What the model knows: colours\n\nThree colours, three shapes.")
+    (folder.root / "name.txt").write_text("Colour bars\n")
     write_world_card(folder, model)
     assert app_world(model, 32).knows.startswith("## What the model knows: colours")
+    assert app_world(model, 32).name == "Colour bars"  # the picker's name, from the folder
     (model / "world.json").write_text('{"world": "mars"}')
     with pytest.raises(ValueError, match="'world' must be one of"):
         app_world(model, 32)

@@ -105,4 +105,5 @@ def test_the_written_world_is_a_folder_of_the_format(tmp_path):
         assert im.size == (32, 32) and im.mode == "RGB" and im.getpixel((0, 0)) == (255, 255, 255)
     assert {q.kind for q in folder.questions} == {"group", "skin tone"}
     assert "Apache" in (tmp_path / "NOTICE").read_text() and "MIT" in (tmp_path / "NOTICE").read_text()
+    assert (tmp_path / "name.txt").read_text().strip() == "Emoji"  # the app's picker says so
     assert FolderSource(tmp_path).document(0)  # trains as any folder does

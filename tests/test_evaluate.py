@@ -227,8 +227,9 @@ def test_the_evidence_check_tells_evidence_from_verdict():
         model.prepare(None, build_natural_cases(3, 0))
         return model
 
-    oracle = evidence_and_verdicts(prepared(OracleModel()), cases=3)
+    oracle, from_words = evidence_and_verdicts(prepared(OracleModel()), cases=3)
     assert {k for k in oracle} == {(f, True, True) for f in EVIDENCE_FORMS} and sum(oracle.values()) == 15
+    assert from_words == {f: 3 for f in EVIDENCE_FORMS}  # the scene said in words: the same verdicts
 
     class Contrary(OracleModel):  # sees right, concludes wrong
         def answer(self, image, question):
@@ -236,6 +237,6 @@ def test_the_evidence_check_tells_evidence_from_verdict():
             evidence, verdict = said.rsplit(", so ", 1)
             return f"{evidence}, so {'no' if verdict == 'yes' else 'yes'}" if verdict in ("yes", "no") else said
 
-    contrary = evidence_and_verdicts(prepared(Contrary()), cases=3)
+    contrary, _ = evidence_and_verdicts(prepared(Contrary()), cases=3)
     assert all(v == 0 or not k[2] for k, v in contrary.items() if k[0] in ("is_there_shape", "is_background"))
     assert all(k[1] for k in contrary)

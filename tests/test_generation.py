@@ -47,6 +47,25 @@ def test_cached_denoising_equals_full_sequence_computation(busy_checkpoint):
     torch.testing.assert_close(cached[0], reference, atol=1e-4, rtol=1e-4)
 
 
+def test_causal_patches_cached_equal_full_sequence_and_differ_from_bidirectional(tokenizer):
+    """The ablation's causal attention inside an image (config.image_attention), in both paths."""
+    torch.manual_seed(0)
+    config = preset("tiny", vocab_size=tokenizer.vocab_size, objective="flow", image_attention="causal")
+    model = Transfusion(config).eval()
+    for p in model.parameters():
+        p.data.normal_(0, 0.1)
+    ckpt = Checkpoint(model, tokenizer, build_vae(config.vae).eval())
+    prompt = [{"role": "user", "content": "a small red circle in the center"}, {"role": "assistant", "content": []}]
+    reference = sample_image_naive(ckpt, prompt, steps=4, generator=torch.Generator().manual_seed(5))
+    cached, _, _ = draw_images(ckpt, [prompt], Settings(steps=4), seeds=[5])
+    torch.testing.assert_close(cached[0], reference, atol=1e-4, rtol=1e-4)
+    model.config = preset("tiny", vocab_size=tokenizer.vocab_size, objective="flow")  # the same weights, bidirectional
+    both_ways = sample_image_naive(ckpt, prompt, steps=4, generator=torch.Generator().manual_seed(5))
+    assert (both_ways - reference).abs().max() > 1e-2
+    with pytest.raises(ValueError, match="image_attention"):
+        preset("tiny", image_attention="sideways")
+
+
 @pytest.mark.parametrize("assistant_words", [[], ["here"]])
 def test_cached_edit_guidance_equals_full_sequence_computation(busy_checkpoint, assistant_words):
     """Three guidance rows (chat, images only, neither) with an image in the prompt, as every edit runs."""

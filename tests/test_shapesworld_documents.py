@@ -24,7 +24,16 @@ from transfusion.shapesworld.edits import parse_edit
 from transfusion.shapesworld.questions import answer, question_form
 from transfusion.shapesworld.chitchat import HELD_OUT_MESSAGES, is_good_reply
 from transfusion.shapesworld.edit_phrasings import is_held_out_phrasing as edit_held_out
-from transfusion.shapesworld.more_questions import NEW_ANSWER_WORDS, evidence_of, object_answer, verdict_of
+from transfusion.shapesworld.more_questions import (
+    EVIDENCE_FORMS,
+    NEW_ANSWER_WORDS,
+    answer_new,
+    evidence_of,
+    new_question_form,
+    object_answer,
+    read_in_words,
+    verdict_of,
+)
 from transfusion.shapesworld.more_questions import is_held_out_phrasing as question_held_out
 from transfusion.shapesworld.questions import ANSWER_WORDS
 from transfusion.shapesworld.requests import held_out_phrasings_in
@@ -56,6 +65,10 @@ def check_truth(doc) -> None:
                 pending, last = None, scene
                 continue
             text = part
+            if turn["role"] == "user" and read_in_words(text) is not None:
+                last = parse_caption(read_in_words(text)[0])  # a scene said in words stands for its picture
+                assert not last.has_held_out
+                continue
             if turn["role"] == "user":
                 body = text.removeprefix("now ")
                 if body.startswith("draw ") and _is_canonical(body[5:]):
@@ -157,9 +170,31 @@ def test_each_task_has_its_shape():
             assert isinstance(user[0], Image.Image) and len(reply) == 1 and isinstance(reply[0], str)
         elif task == "chitchat":
             assert len(user) == 1 and is_good_reply(reply, finished=True) and len(doc) in (2, 4)
+        elif task == "reason":
+            assert len(doc) == 2 and len(user) == 1 and read_in_words(user[0]) is not None
+            assert len(reply) == 1 and evidence_of(reply[0])
         else:
             assert task == "chat" and 4 <= len(doc) <= 6
     assert set(seen) == set(TASKS)
+
+
+def test_reason_documents_say_the_scene_and_give_the_verdict_it_implies():
+    verdicts, forms = Counter(), Counter()
+    for i in range(400):
+        (said,), (reply,) = (t["content"] for t in document(i, mixture={"reason": 1.0}))
+        caption, question = read_in_words(said)
+        scene = parse_caption(caption)
+        assert evidence_of(reply) in (f"there is {caption}", f"the background is {scene.background}")
+        try:
+            form = new_question_form(question)
+        except ValueError:  # people's words: no parser, the evidence check above still holds
+            continue
+        assert form in EVIDENCE_FORMS and reply == answer_new(scene, question)
+        verdicts[verdict_of(reply)] += 1
+        forms[form] += 1
+    assert set(forms) == set(EVIDENCE_FORMS)
+    assert verdicts["yes"] > 20 and verdicts["no"] > 20  # both verdicts, not one safe guess
+    assert read_in_words("there is nothing here") is None and read_in_words("draw a red circle. now") is None
 
 
 def test_deterministic_per_seed_and_index():

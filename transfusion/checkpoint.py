@@ -3,7 +3,8 @@
     config.json          the TransfusionConfig
     model.safetensors    the transformer's weights (or shards and an index: see shards.py)
     tokenizer.model      the SentencePiece model
-    vae/                 the AutoencoderKL, in diffusers' own format (config.json + safetensors)
+    vae/                 the AutoencoderKL, in diffusers' own format (config.json + safetensors);
+                         in the discrete (Chameleon) arm, the VQModel (`chameleon/vq.py`)
     generation_config.json   optional: the model's own sampling defaults (see generation_config.py)
 
 Only safetensors are read or written: nothing is ever unpickled.
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL
+from diffusers import AutoencoderKL, VQModel
 
 from .config import TransfusionConfig
 from .diffusion import SAMPLERS
@@ -33,7 +34,7 @@ class Checkpoint:
 
     model: Transfusion
     tokenizer: Tokenizer
-    vae: AutoencoderKL
+    vae: AutoencoderKL | VQModel
     defaults: Settings = field(default_factory=Settings)  # what a call samples with unless told otherwise
     compiled: bool = False  # decoding and denoising steps run through torch.compile (token_step, denoise_step)
 
@@ -68,7 +69,10 @@ class Checkpoint:
         tokenizer = Tokenizer.load(path / "tokenizer.model")
         if tokenizer.vocab_size != config.vocab_size:
             raise ValueError(f"{path}: tokenizer has {tokenizer.vocab_size} tokens, config says {config.vocab_size}")
-        vae = AutoencoderKL.from_pretrained(path / "vae", use_safetensors=True, local_files_only=True)
+        kind = VQModel if config.discrete else AutoencoderKL
+        vae = kind.from_pretrained(path / "vae", use_safetensors=True, local_files_only=True)
+        if config.discrete and vae.config.num_vq_embeddings != config.image_codes:
+            raise ValueError(f"{path}: the VQ tokenizer has {vae.config.num_vq_embeddings} codes, config says {config.image_codes}")
         if vae.config.latent_channels != config.vae.latent_channels:
             raise ValueError(f"{path}: VAE latent channels {vae.config.latent_channels} != config {config.vae.latent_channels}")
         return cls(model.to(device).eval(), tokenizer, vae.to(device).eval(), defaults)

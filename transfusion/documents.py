@@ -12,6 +12,11 @@ the assistant's images are noised and carry the diffusion loss; the user's words
 clean context with no loss. An assistant image followed by more loss-bearing content is noise
 limited (paper section 4.3), so what is learnt from it sees a mostly clear picture.
 
+In the discrete (Chameleon) arm (`config.image_codes`), an image is a 1-D tensor of code
+indices instead, and its slots hold the ids `vocab_size + code`: the assistant's codes carry the
+LM loss (also where the text's loss is dropped, as latents keep the diffusion loss), and no
+image span is recorded (attention stays causal).
+
 Classifier-free guidance drops the condition: `unconditional()` removes the text (and, for
 the image-free pass, the context images) of a document, used alike in training and sampling.
 """
@@ -86,6 +91,14 @@ def encode_document(
                 if loss:
                     text_with_loss.append(len(seq))
                 seq.add(tokenizer.encode(part), loss)
+            elif isinstance(part, torch.Tensor) and config.discrete:
+                if part.dtype != torch.long or part.shape != (L,):
+                    raise ValueError(f"an image of the discrete arm is {L} code indices, got {part.dtype} {tuple(part.shape)}")
+                seq.add([tokenizer.boi_id], loss)
+                # an assistant's codes always carry their loss, as its latents carry the diffusion
+                # loss: the condition dropped (`cfg_dropout`), they teach the unconditional image
+                seq.add((part + config.vocab_size).tolist(), is_assistant)
+                seq.add([tokenizer.eoi_id], loss)
             elif isinstance(part, torch.Tensor):
                 seq.add([tokenizer.boi_id], loss)
                 seq.image_starts.append(len(seq))

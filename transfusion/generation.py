@@ -65,7 +65,12 @@ def draw_images(
     """Draw one image for each prompt (a chat whose last message is the open assistant turn),
     all in one batch. Image k starts from the noise of `seeds[k]`. Returns the clean latents
     (K, C, h, w), the cache, and the row of each prompt's conditional pass in that cache.
-    `on_step(i, total, latents)` is called after each denoising step (for previews)."""
+    `on_step(i, total, latents)` is called after each denoising step (for previews).
+    In the discrete arm the image is codes (K, L), sampled token by token (`chameleon.sampling`)."""
+    if ckpt.config.discrete:
+        from .chameleon.sampling import draw_codes
+
+        return draw_codes(ckpt, prompts, settings, seeds)
     config, device = ckpt.config, _device(ckpt)
     rows, owner, first_row, n_rows = [], [], [], []
     for k, prompt in enumerate(prompts):
@@ -144,7 +149,7 @@ def generate(
     step = TokenStep(model, compiled=ckpt.compiled)
     n_images = 0
     while budget > 0 and cache.length < cache.max_len:
-        logits = model.lm_head(h[0])  # (V,)
+        logits = model.lm_head(h[0])[:ckpt.config.vocab_size]  # (V,): text ids (the discrete arm's codes come after)
         if not allow_images:
             logits[tk.boi_id] = float("-inf")
         token = _sample_token(logits, settings, generator)
@@ -165,10 +170,11 @@ def generate(
             n_images += 1
             parts.append(x[0])
             cache = draw_cache.select([first_row[0]])  # the conditional row: prompt + BOI
-            L = ckpt.config.patches_per_image
-            patches, _ = model.patch_in(x, torch.zeros(1, device=device))  # the clean image enters the context
-            run_tokens(model, cache, patches, torch.ones((1, L), dtype=torch.bool, device=device),
-                       torch.full((1, L), NEW_IMAGE_ID, dtype=torch.long, device=device))
+            if not ckpt.config.discrete:  # (the discrete arm's codes are in the cache already)
+                L = ckpt.config.patches_per_image
+                patches, _ = model.patch_in(x, torch.zeros(1, device=device))  # the clean image enters the context
+                run_tokens(model, cache, patches, torch.ones((1, L), dtype=torch.bool, device=device),
+                           torch.full((1, L), NEW_IMAGE_ID, dtype=torch.long, device=device))
             token = tk.eoi_id
         else:
             ids.append(token)

@@ -21,9 +21,11 @@ from .model import Transfusion
 
 class KVCache:
     def __init__(self, layers: int, rows: int, heads: int, max_len: int, head_dim: int,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
+                 images_bidirectional: bool = True):
         shape = (layers, rows, heads, max_len, head_dim)  # (layers, B, H, S, hs)
         self.max_len = max_len
+        self.images_bidirectional = images_bidirectional  # False: patches are causal (config.image_attention)
         self.k = torch.zeros(shape, dtype=dtype, device=device)
         self.v = torch.zeros(shape, dtype=dtype, device=device)
         self.doc_ids = torch.full((rows, max_len), -1, dtype=torch.long, device=device)
@@ -35,12 +37,13 @@ class KVCache:
     def for_model(cls, model: Transfusion, rows: int, max_len: int | None = None) -> "KVCache":
         """An empty cache of `rows` rows for `model` (its context length unless `max_len`)."""
         c, p = model.config, next(model.parameters())
-        return cls(c.n_layers, rows, c.n_heads, max_len or c.max_seq_len, c.dim // c.n_heads, p.dtype, p.device)
+        return cls(c.n_layers, rows, c.n_heads, max_len or c.max_seq_len, c.dim // c.n_heads, p.dtype, p.device,
+                   c.images_bidirectional)
 
     def select(self, rows: list[int]) -> "KVCache":
         """A cache of only these rows (e.g. the conditional row once an image is drawn)."""
         layers, _, heads, max_len, head_dim = self.k.shape
-        out = KVCache(layers, len(rows), heads, max_len, head_dim, self.k.dtype, self.k.device)
+        out = KVCache(layers, len(rows), heads, max_len, head_dim, self.k.dtype, self.k.device, self.images_bidirectional)
         idx = torch.tensor(rows, device=self.k.device)
         for name in ("k", "v", "doc_ids", "image_ids", "next_pos"):
             mine = getattr(self, name)
@@ -61,6 +64,8 @@ class KVCache:
             raise ValueError(f"the sequence would reach {start + T} tokens, over the model's {self.max_len}")
         doc_all = torch.cat([self.doc_ids[:, :start], torch.where(real, 0, -1)], dim=1)  # (B, S + T)
         img_all = torch.cat([self.image_ids[:, :start], image_ids], dim=1)
+        if not self.images_bidirectional:
+            img_all = torch.full_like(img_all, -1)
         b = torch.arange(B, device=real.device)[:, None, None]
         q = torch.arange(start, start + T, device=real.device)[None, :, None]
         kv = torch.arange(start + T, device=real.device)[None, None, :]

@@ -1,6 +1,7 @@
 """The Transfusion loss (paper section 2.3): L = L_LM + lambda * L_diffusion.
 
-L_LM is the next-token cross-entropy over every position that carries an LM target; L_diffusion
+L_LM is the next-token cross-entropy over every position that carries an LM target (in the
+discrete arm, image codes too, and `config.z_loss` adds the weighted mean log(Z)^2 of those logits); L_diffusion
 is the mean squared error between the image head's prediction and the objective's target
 (the noise for the paper's epsilon objective), averaged over the noised images. Context images
 (t = 0) pass through unnoised and add nothing to L_diffusion.
@@ -36,19 +37,25 @@ def transfusion_loss(
     t = torch.where(noised, t, torch.zeros_like(t))  # context images stay clean
     x_t = torch.where(noised.view(-1, 1, 1, 1), diffusion.add_noise(x0, noise, t), x0)
 
-    mask = attention_mask(batch.doc_ids, batch.image_ids)
+    config = getattr(model, "module", model).config  # through a DDP / FSDP wrapper
+    mask = attention_mask(batch.doc_ids, batch.image_ids, config.images_bidirectional)
     logits, pred = model(batch.tokens, batch.positions, mask, x_t, t, batch.patch_index)
 
     has_target = batch.targets != IGNORE
     lm_den, image_den = (counts(batch) if denominators is None else denominators).clamp(min=1)
     # sums over empty selections are zeros that still reach every parameter (as DDP needs)
-    lm = F.cross_entropy(logits[has_target].float(), batch.targets[has_target], reduction="sum") / lm_den
+    scored = logits[has_target].float()
+    lm = F.cross_entropy(scored, batch.targets[has_target], reduction="sum") / lm_den
     target = diffusion.target(x0, noise, t)
     per_image = x0[0].numel() if len(x0) else 1
     diff = (pred[noised].float() - target[noised].float()).pow(2).sum() / (image_den * per_image)
-    config = getattr(model, "module", model).config  # through a DDP / FSDP wrapper
     loss = lm + config.diffusion_weight * diff
-    return loss, {"lm": lm.detach(), "diffusion": diff.detach()}
+    parts = {"lm": lm.detach(), "diffusion": diff.detach()}
+    if config.z_loss:  # keeps the logits' scale in check (Chameleon, section 2.3 of its paper)
+        z = torch.logsumexp(scored, dim=-1).pow(2).sum() / lm_den
+        loss = loss + config.z_loss * z
+        parts["z"] = z.detach()
+    return loss, parts
 
 
 def counts(batch: Batch) -> torch.Tensor:

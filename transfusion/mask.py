@@ -51,9 +51,12 @@ def block_mask(doc_ids: torch.Tensor, image_ids: torch.Tensor, block_size: int =
     return create_block_mask(mask_mod, B, None, T, T, device=doc_ids.device, BLOCK_SIZE=block_size)
 
 
-def attention_mask(doc_ids: torch.Tensor, image_ids: torch.Tensor):
+def attention_mask(doc_ids: torch.Tensor, image_ids: torch.Tensor, images_bidirectional: bool = True):
     """The mask the model's attention takes: a flex `BlockMask` on CUDA, dense elsewhere
-    (flex attention has no backward on the CPU)."""
+    (flex attention has no backward on the CPU). With `images_bidirectional=False` (the
+    ablation's `config.image_attention == "causal"`) patches are causal tokens like text."""
+    if not images_bidirectional:
+        image_ids = torch.full_like(image_ids, -1)
     if doc_ids.is_cuda:
         return block_mask(doc_ids, image_ids)
     return dense_mask(doc_ids, image_ids)

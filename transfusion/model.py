@@ -55,10 +55,15 @@ class Attention(nn.Module):
         self.n_heads = config.n_heads
         self.qkv = nn.Linear(config.dim, 3 * config.dim, bias=False)
         self.proj = nn.Linear(config.dim, config.dim, bias=False)
+        head_dim = config.dim // config.n_heads
+        self.q_norm = RMSNorm(head_dim, config.norm_eps) if config.qk_norm else None
+        self.k_norm = RMSNorm(head_dim, config.norm_eps) if config.qk_norm else None
 
     def forward(self, x, cos, sin, mask, cache=None) -> torch.Tensor:
         B, T, D = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)  # each (B, H, T, hs)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is not None:  # keys and values of the tokens before these come from the KV cache
             k, v = cache(k, v)  # each (B, H, S + T, hs)
@@ -107,11 +112,12 @@ class Transfusion(nn.Module):
     def __init__(self, config: TransfusionConfig):
         super().__init__()
         self.config = config
-        self.embed = nn.Embedding(config.vocab_size, config.dim)
+        self.embed = nn.Embedding(config.token_count, config.dim)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.norm = RMSNorm(config.dim, config.norm_eps)
-        self.lm_head = nn.Linear(config.dim, config.vocab_size, bias=False)
-        self.patch_in, self.patch_out = build_patch_layers(config)
+        self.lm_head = nn.Linear(config.dim, config.token_count, bias=False)
+        # the discrete arm's images are tokens: it has no patch layers (nor their parameters)
+        self.patch_in, self.patch_out = (None, None) if config.discrete else build_patch_layers(config)
         cos, sin = rope_tables(config.dim // config.n_heads, config.max_seq_len, config.rope_theta)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)

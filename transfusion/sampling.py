@@ -17,7 +17,7 @@ from .mask import attention_mask
 
 
 def _forward(ckpt: Checkpoint, batch: Batch, latents: torch.Tensor, t: torch.Tensor):
-    mask = attention_mask(batch.doc_ids, batch.image_ids)
+    mask = attention_mask(batch.doc_ids, batch.image_ids, ckpt.config.images_bidirectional)
     return ckpt.model(batch.tokens, batch.positions, mask, latents, t, batch.patch_index)
 
 
@@ -73,7 +73,7 @@ def generate_text_naive(ckpt: Checkpoint, messages: list[dict], max_new_tokens: 
         batch = collate([seq], ckpt.tokenizer.pad_id).to(device)
         t = torch.zeros(batch.latents.shape[0], device=device)
         logits, _ = _forward(ckpt, batch, batch.latents, t)
-        next_id = int(logits[0, -1].argmax())
+        next_id = int(logits[0, -1, :ckpt.config.vocab_size].argmax())  # text ids (the discrete arm's codes follow)
         new.append(next_id)
         seq.add([next_id], False)
         if next_id in stop:

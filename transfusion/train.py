@@ -1,6 +1,8 @@
 """Train the Transfusion transformer: `python -m transfusion.train --config configs/shapesworld.json`.
 
-The VAE (from `transfusion.train_vae`) is frozen; its latents are cached. Every flag can also be
+The VAE (from `transfusion.train_vae`) is frozen; its latents are cached. Given a VQ tokenizer
+(`train_vae --kind vq`) as `--vae` instead, the same command trains the discrete (Chameleon)
+arm of the paper's comparison: images as code tokens, LM loss only (`chameleon/`). Every flag can also be
 set in the JSON `--config` file (flags on the command line win); the model itself is a preset plus
 overrides (`"preset": "small", "model": {"objective": "flow"}`). Runs on the CPU, one GPU, or
 many with `accelerate launch -m transfusion.train ...`. Writes to `--out`:
@@ -21,13 +23,15 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from diffusers import AutoencoderKL
+from diffusers import AutoencoderKL, VQModel
 
 from .batch import collate
 from .checkpoint import Checkpoint
+from .chameleon.vq import decode_codes, image_codes
 from .config import VAEConfig, preset
 from .diffusion import Diffusion
 from .documents import cfg_dropout, encode_document, latents_for_documents
+from .generation import draw_images
 from .generation_config import Settings, load_generation_config
 from .loss import counts, transfusion_loss
 from .model import Transfusion
@@ -39,7 +43,7 @@ from .training.latents import LatentCache
 from .training.loop import LoopSettings, TrainLoop, make_accelerator, document_seed, micro_batch_indices
 from .training.schedule import adamw, warmup_cosine
 from .training.sources import make_source
-from .vae import decode, to_pil
+from .vae import decode, encode, to_pil
 
 TOKENIZER_TEXTS = 20_000  # texts of the world that a new tokenizer is trained on
 
@@ -49,7 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--config", type=Path, help="JSON file whose keys are any of these flags (with _ for -), plus 'model'")
     p.add_argument("--preset", default="small", help="model preset (transfusion.config.PRESETS)")
     p.add_argument("--model", type=json.loads, default={}, help="JSON dict of TransfusionConfig overrides")
-    p.add_argument("--vae", type=Path, help="trained VAE folder (diffusers format, from transfusion.train_vae)")
+    p.add_argument("--vae", type=Path,
+                   help="trained VAE folder (diffusers format, from transfusion.train_vae); a VQ tokenizer's "
+                        "(train_vae --kind vq) trains the discrete arm")
     p.add_argument("--data", default="shapesworld",
                    help="'shapesworld' or a folder of the folder format (captions.jsonl; edits.jsonl, questions.jsonl, "
                         "held_out.txt optional: transfusion/folder/format.py)")
@@ -115,15 +121,14 @@ def main(argv=None) -> None:
     torch.manual_seed(args.seed)
     source = make_source(args.data, args.seed, args.mixture)
     tokenizer = make_tokenizer(args, source)
-    vae = AutoencoderKL.from_pretrained(args.vae, use_safetensors=True, local_files_only=True).eval()
+    vae = load_autoencoder(args.vae)
     vae.requires_grad_(False)
     vae.to(accelerator.device)
-    vae_config = VAEConfig(
-        image_size=vae.config.sample_size, latent_channels=vae.config.latent_channels,
-        block_out_channels=tuple(vae.config.block_out_channels), layers_per_block=vae.config.layers_per_block,
-        norm_num_groups=vae.config.norm_num_groups, scaling_factor=vae.config.scaling_factor,
-    )
-    config = preset(args.preset, **{**args.model, "vocab_size": tokenizer.vocab_size, "vae": vae_config})
+    discrete = isinstance(vae, VQModel)
+    if "image_codes" in args.model:
+        raise SystemExit("--model: image_codes comes from the autoencoder (a VQ tokenizer as --vae trains the discrete arm)")
+    arm = {"image_codes": vae.config.num_vq_embeddings} if discrete else {}
+    config = preset(args.preset, **{**args.model, **arm, "vocab_size": tokenizer.vocab_size, "vae": vae_config_of(vae)})
     model = Transfusion(config)
     if args.init_from:
         load_weights(model, args.init_from)
@@ -141,7 +146,7 @@ def main(argv=None) -> None:
         processes = f", {accelerator.num_processes} processes" if accelerator.num_processes > 1 else ""
         accelerator.print(f"{model.num_parameters() / 1e6:.2f}M parameters, {config.objective} objective{processes}")
     diffusion = Diffusion(config)
-    cache = LatentCache(vae, config.vae.image_size)
+    cache = LatentCache(vae, config.vae.image_size, encoder=image_codes if discrete else encode)
     rank, world = accelerator.process_index, accelerator.num_processes
 
     def loss_fn(step: int, micro: int):
@@ -166,6 +171,10 @@ def main(argv=None) -> None:
         images = []
         for k, prompt in enumerate(source.sample_prompts()):
             chat = [{"role": "user", "content": prompt}, {"role": "assistant", "content": []}]
+            if discrete:  # code by code, on the cache (there is no uncached reference of it)
+                codes, _, _ = draw_images(ckpt, [chat], defaults, [k])
+                images += to_pil(decode_codes(vae, codes))
+                continue
             z = sample_image_naive(ckpt, chat, steps=args.sample_steps, generator=torch.Generator().manual_seed(k))
             images += to_pil(decode(vae, z[None]))
         save_grid(images, len(images), args.out / "samples" / f"step{step:06d}.png")
@@ -176,8 +185,28 @@ def main(argv=None) -> None:
         source.write_world_card(args.out / "model")
         accelerator.print(f"saved {args.out / 'model'}; latent cache hits {cache.hits}, misses {cache.misses}")
         cases = args.eval_cases if args.eval_cases is not None else source.default_eval_cases
+        if cases and config.discrete:  # its 258-token pictures leave no room for the two of an edit
+            accelerator.print("the discrete arm is graded by `python -m transfusion.experiments`, not at the end of training")
+            cases = 0
         if cases:
             evaluate_at_end(source, args.out, cases, args.seed, accelerator.print)
+
+
+def vae_config_of(vae: AutoencoderKL | VQModel) -> VAEConfig:
+    """The VAEConfig of a loaded autoencoder (the model's config holds a copy)."""
+    return VAEConfig(
+        image_size=vae.config.sample_size, latent_channels=vae.config.latent_channels,
+        block_out_channels=tuple(vae.config.block_out_channels), layers_per_block=vae.config.layers_per_block,
+        norm_num_groups=vae.config.norm_num_groups, scaling_factor=vae.config.scaling_factor,
+    )
+
+
+def load_autoencoder(folder: Path) -> AutoencoderKL | VQModel:
+    """The frozen image autoencoder of --vae: a VAE, or a VQ tokenizer (the discrete arm),
+    as its diffusers config names it."""
+    name = json.loads((folder / "config.json").read_text()).get("_class_name") if (folder / "config.json").exists() else None
+    kind = VQModel if name == "VQModel" else AutoencoderKL
+    return kind.from_pretrained(folder, use_safetensors=True, local_files_only=True).eval()
 
 
 def shared_denominators(accelerator: Accelerator, batch) -> torch.Tensor:

@@ -15,6 +15,7 @@ installed; nothing else is downloaded), checks their SHA-256, and writes (`folde
                           base and the tone are, as held-out colour-shape pairs in ShapesWorld
     NOTICE                the credits and licences
     about.md              what the app's About tab says of the emoji world
+    name.txt              "Emoji": the world's name in the app's model picker
 
 Never the `-apple` or `-facebook` image sets: they are not licensed for this.
 """
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..folder.app import ABOUT
+from ..folder.app import ABOUT, NAME
 from ..folder.app import NOTICE as NOTICE_FILE
 from ..folder.format import CAPTIONS, EDITS, HELD_OUT, QUESTIONS, write_jsonl
 from .catalogue import GENDERS, NO_TONE, TONE_NAMES, Emoji, build_catalogue, gender_trios, single_tone_families
@@ -42,6 +43,7 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "emoji-datasource-google": ("16.0.0", "fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438"),
     "emojibase-data": ("17.0.0", "d01d0e2ca4e22cb402679532155342c71e2e871f25c32223c013b8b166ebdf5a"),
 }
+WORLD_NAME = "Emoji"  # the app's picker shows it
 SOURCE_SIZE = 64  # the datasource's picture folder we read: img/google/64/
 HELD_OUT_SALT = "emoji held out v1"
 GROUP_QUESTIONS = ("what group is it in?", "which emoji group is this?")
@@ -179,6 +181,7 @@ def write_world(out: Path, datasource: list[dict], emojibase: list[dict], pictur
     example = by_hexcode[held[0]].label if held else "thumbs up: dark skin tone"
     (out / ABOUT).write_text(ABOUT_TEXT.format(pictures=len(catalogue), size=size, held=len(held), example=example,
                                                bases=sum(not e.tones for e in catalogue)), encoding="utf-8")
+    (out / NAME).write_text(WORLD_NAME + "\n", encoding="utf-8")
     versions = {name: version for name, (version, _) in PACKAGES.items()}
     (out / NOTICE_FILE).write_text(NOTICE.format(datasource=versions["emoji-datasource-google"],
                                               emojibase=versions["emojibase-data"], size=size))

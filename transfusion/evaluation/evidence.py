@@ -4,7 +4,8 @@ Such an answer says what the picture shows, then its verdict (`more_questions.wi
 For each of the evaluator's cases of those forms (people's words, seen phrasings) this checks
 the two apart: is the evidence exactly the expected one, and is the verdict right when it is?
 Evidence right and verdict wrong means the model sees the picture but does not yet compare
-what it wrote with what was asked.
+what it wrote with what was asked. The last column asks the same question of the scene said in
+words, with no picture (`more_questions.in_words`, the `reason` task): the comparison alone.
 """
 
 from __future__ import annotations
@@ -12,22 +13,26 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from ..shapesworld.more_questions import EVIDENCE_FORMS, evidence_of, verdict_of
+from ..shapesworld.more_questions import EVIDENCE_FORMS, evidence_of, in_words, verdict_of
 from ..shapesworld.render import render
 from .natural import question_cases
 from .score import normalise
 
 
-def evidence_and_verdicts(model, cases: int = 100, seed: int = 0) -> Counter:
-    """(form, evidence right, verdict right) -> count, over the evaluator's cases of EVIDENCE_FORMS."""
-    out: Counter = Counter()
+def evidence_and_verdicts(model, cases: int = 100, seed: int = 0) -> tuple[Counter, Counter]:
+    """(form, evidence right, verdict right) -> count, over the evaluator's cases of
+    EVIDENCE_FORMS; and form -> how many verdicts are right when the scene is said in words."""
+    out, from_words = Counter(), Counter()
     for case in question_cases(cases, seed):
         if case.row not in EVIDENCE_FORMS:
             continue
         got = normalise(model.answer(render(case.scene), case.question))
         evidence = evidence_of(got) == evidence_of(case.answer)
         out[(case.form, evidence, verdict_of(got) == verdict_of(case.answer))] += 1
-    return out
+        said = model.chat([{"role": "user", "content": in_words(case.scene, case.question)}], seed=seed)
+        words = normalise(" ".join(p for p in said if isinstance(p, str)))
+        from_words[case.form] += verdict_of(words) == verdict_of(case.answer)
+    return out, from_words
 
 
 def main(argv=None) -> None:
@@ -38,15 +43,15 @@ def main(argv=None) -> None:
     p.add_argument("--cases", type=int, default=100, help="cases per form (the evaluator's; default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the cases (the evaluator's)")
     args = p.parse_args(argv)
-    counts = evidence_and_verdicts(load_model(args.model, args.seed), args.cases, args.seed)
-    print("| form | cases | evidence right | verdict right | verdict right when the evidence is |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    counts, from_words = evidence_and_verdicts(load_model(args.model, args.seed), args.cases, args.seed)
+    print("| form | cases | evidence right | verdict right | verdict right when the evidence is | verdict from words |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for form in EVIDENCE_FORMS:
         n = sum(v for k, v in counts.items() if k[0] == form)
         ev = sum(v for k, v in counts.items() if k[0] == form and k[1])
         ve = sum(v for k, v in counts.items() if k[0] == form and k[2])
         both = counts[(form, True, True)]
-        print(f"| {form} | {n} | {ev} | {ve} | {both} of {ev} |")
+        print(f"| {form} | {n} | {ev} | {ve} | {both} of {ev} | {from_words[form]} |")
 
 
 if __name__ == "__main__":

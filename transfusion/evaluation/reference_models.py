@@ -17,6 +17,7 @@ from ..shapesworld.analyse import analyse
 from ..shapesworld.captions import canonical_caption, parse_caption
 from ..shapesworld.chitchat import reply_for
 from ..shapesworld.edits import parse_edit
+from ..shapesworld.more_questions import read_in_words
 from ..shapesworld.questions import ANSWER_WORDS, answer
 from ..shapesworld.render import render
 from ..shapesworld.world import random_scene
@@ -81,6 +82,9 @@ class OracleModel:
         if text.startswith("draw "):
             scene = parse_caption(text.removeprefix("draw "))
             return [f"here is {canonical_caption(scene)}", render(scene)]
+        if (said := read_in_words(text)) is not None:  # a scene said in words, and a question about it
+            scene = parse_caption(said[0])
+            return [self.answers.get((said[1], scene)) or answer(scene, said[1])]
         images = [im for m in messages for im in _images_of(m["content"])]
         if not images:
             return ["please draw or upload an image first"]

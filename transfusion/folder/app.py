@@ -2,7 +2,8 @@
 
 At the end of training, `write_world_card` puts a `world.json` in the model folder with a few of
 the folder's prompts, edits and questions, copies their pictures into `examples/`, and carries
-the folder's own `about.md` (optional: what its pictures are, credits) into the card, and its
+the folder's own `about.md` (optional: what its pictures are, credits) and `name.txt` (optional:
+the world's name in the app's picker) into the card, and its
 `NOTICE` (optional: licences) beside the weights. The app
 reads it back with `app_world`, so a checkpoint shows its world without the folder at hand.
 """
@@ -22,6 +23,7 @@ from ..app.world import WORLD_CARD, AppWorld
 from .format import Folder
 
 ABOUT = "about.md"  # optional, in the data folder: the About tab's first part
+NAME = "name.txt"  # optional, in the data folder: the world's name in the app (default: the folder's name)
 NOTICE = "NOTICE"  # optional, in the data folder: credits and licences, copied beside the weights
 EXAMPLES = "examples"  # in the model folder: the example pictures
 SHOWN = {"draw": 6, "edit": 4, "ask": 3}  # examples of each kind the card keeps
@@ -54,9 +56,9 @@ def write_world_card(folder: Folder, model_dir: Path, seed: int = 0) -> dict:
 
     edit = [[copied(e.source), e.instruction] for e in rng.sample(train.edits, min(SHOWN["edit"], len(train.edits)))]
     ask = [[copied(q.image), q.question] for q in rng.sample(train.questions, min(SHOWN["ask"], len(train.questions)))]
-    about = folder.root / ABOUT
+    about, name = folder.root / ABOUT, folder.root / NAME
     vocabulary = sorted({w for e in train.entries for t in (e.caption, *e.prompts) for w in words(t)} - REQUEST_WORDS)
-    card = {"world": "folder", "name": folder.root.resolve().name, "data": str(folder.root), "pictures": len(folder.entries),
+    card = {"world": "folder", "name": name.read_text(encoding="utf-8").strip() if name.exists() else folder.root.resolve().name, "data": str(folder.root), "pictures": len(folder.entries),
             "edits": len(folder.edits), "questions": len(folder.questions), "held out": len(folder.held_out),
             "draw": draw, "edit": edit, "ask": ask, "about": about.read_text(encoding="utf-8") if about.exists() else "",
             "vocabulary": vocabulary}

@@ -24,6 +24,10 @@ Tasks (weights in `DEFAULT_MIXTURE`, any of them may be changed or zeroed):
 - chitchat: user [a greeting, thanks, a question about the model, a thing outside the world]
   -> assistant [a short text reply: what it draws, and an example request]; sometimes followed
   by a drawing request
+- reason: user ["there is <caption>. <a yes/no or count question>"] -> assistant [the same
+  evidence, then the verdict]: text only. The image questions of these forms leave the model to
+  learn the comparison of what it wrote with what was asked from one bit per picture; here the
+  same step is taught from words, cheaply (no image tokens)
 No scene, instruction or edit result ever holds a held-out colour-shape pair, and no text uses
 a held-out phrasing (`requests`, `more_questions`, `edit_phrasings`, `chitchat`).
 """
@@ -40,7 +44,7 @@ from .captions import canonical_caption, paraphrase
 from .chitchat import random_chitchat
 from .edit_phrasings import phrase_edit
 from .edits import Edit, random_edit
-from .more_questions import phrase_question, random_new_question
+from .more_questions import EVIDENCE_FORMS, in_words, phrase_question, random_new_question
 from .questions import QUESTION_FORMS, Question, questions_for
 from .requests import random_request
 from .render import render
@@ -50,14 +54,15 @@ Document = list[dict]
 
 DEFAULT_MIXTURE: dict[str, float] = {
     "text_to_image": 0.10,
-    "image_to_text": 0.05,
+    "image_to_text": 0.03,
     "question": 0.08,
     "edit": 0.22,
-    "chat": 0.20,
+    "chat": 0.16,
     "request": 0.15,
     "natural_question": 0.08,
     "natural_edit": 0.07,
     "chitchat": 0.05,
+    "reason": 0.06,
 }
 NATURAL_P = 0.5  # share of a chat's requests, instructions and questions said in people's words
 CHITCHAT_THEN_DRAW_P = 0.3  # share of chitchat documents that go on with a drawing request
@@ -181,6 +186,13 @@ def chitchat(rng: random.Random) -> Document:
     return doc
 
 
+def reason(rng: random.Random) -> Document:
+    scene = random_scene(rng)
+    q = random_new_question(rng, scene, form=rng.choice(EVIDENCE_FORMS))
+    text = phrase_question(q, rng) if rng.random() < NATURAL_P else q.question
+    return [user(in_words(scene, text)), assistant(q.answer)]
+
+
 # ---------------------------------------------------------------- chat
 
 
@@ -250,6 +262,7 @@ TASKS = {
     "natural_question": natural_question,
     "natural_edit": natural_edit,
     "chitchat": chitchat,
+    "reason": reason,
 }
 
 

@@ -75,6 +75,18 @@ def with_evidence(scene: Scene, form: str, verdict: str) -> str:
     return f"{seen}{VERDICT_SEPARATOR}{verdict}"
 
 
+def in_words(scene: Scene, question: str) -> str:
+    """A question about a scene that is said instead of shown: 'there is {canonical caption}.
+    {question}' (the `reason` task: the same evidence, then the verdict, from words alone)."""
+    return f"there is {canonical_caption(scene)}. {question}"
+
+
+def read_in_words(text: str) -> tuple[str, str] | None:
+    """(caption, question) of an `in_words` text; None for any other text."""
+    caption, dot, question = text.removeprefix("there is ").partition(". ")
+    return (caption, question) if text.startswith("there is ") and dot else None
+
+
 def verdict_of(answer: str) -> str:
     """The verdict of an answer: what follows the last ', so ' (the whole answer when there is
     none, so a bare 'yes' is its own verdict)."""

@@ -17,8 +17,11 @@ from ..vae import encode, to_tensor
 
 
 class LatentCache:
-    def __init__(self, vae, image_size: int, capacity: int = 50_000):
-        self.vae, self.image_size, self.capacity = vae, image_size, capacity
+    """`encoder(vae, images (N, 3, S, S))`: `vae.encode` (latents), or the discrete arm's
+    `chameleon.vq.image_codes` (code indices (N, L))."""
+
+    def __init__(self, vae, image_size: int, capacity: int = 50_000, encoder=encode):
+        self.vae, self.image_size, self.capacity, self.encoder = vae, image_size, capacity, encoder
         self.store: OrderedDict[bytes, torch.Tensor] = OrderedDict()
         self.hits = self.misses = 0
 
@@ -28,12 +31,13 @@ class LatentCache:
 
     @torch.no_grad()
     def __call__(self, images: list[Image.Image]) -> torch.Tensor:
-        """PIL images -> latents (N, C, h, w) on the CPU."""
+        """PIL images -> latents (N, C, h, w) (or codes (N, L)) on the CPU."""
         keys = [self.key(im) for im in images]
         missing = {k: im for k, im in zip(keys, images) if k not in self.store}
         if missing:
             device = next(self.vae.parameters()).device
-            z = encode(self.vae, to_tensor(list(missing.values()), self.image_size).to(device)).float().cpu()
+            z = self.encoder(self.vae, to_tensor(list(missing.values()), self.image_size).to(device)).cpu()
+            z = z.float() if z.is_floating_point() else z
             for k, latent in zip(missing, z):
                 self.store[k] = latent
         self.misses += len(missing)

@@ -62,10 +62,12 @@ class TrainLoop:
         self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
         self.step = 0
         self.info: dict = {}
+        self.seen = 0  # units (tokens or images) of every step so far, all processes: D of 6 * N * D
         settings.out.mkdir(parents=True, exist_ok=True)
         if settings.resume:
             self.info = load_state(settings.out / "state", self.raw_model, self.ema, self.optimizer, self.scheduler)
             self.step = self.info["step"]
+            self.seen = self.info.get("seen", 0)
             accelerator.print(f"resumed at step {self.step} from {settings.out / 'state'}")
 
     @property
@@ -81,7 +83,7 @@ class TrainLoop:
     def save(self, extra: dict | None = None) -> None:
         self.acc.wait_for_everyone()
         if self.acc.is_main_process:
-            info = {**self.info, **(extra or {}), "step": self.step}
+            info = {**self.info, **(extra or {}), "step": self.step, "seen": self.seen}
             save_state(self.settings.out / "state", self.raw_model, self.ema, self.optimizer, self.scheduler, info)
 
     def run(self, loss_fn: LossFn, on_sample: Callable[[int], None] | None = None) -> None:
@@ -103,6 +105,7 @@ class TrainLoop:
                         loss, parts, units = loss_fn(self.step, micro)
                     self.acc.backward(loss / s.grad_accum)
                 window_units += units * self.acc.num_processes
+                self.seen += units * self.acc.num_processes
                 for k, v in parts.items():
                     parts_sum[k] = parts_sum.get(k, 0.0) + float(v) / s.grad_accum
             grad_norm = self.acc.clip_grad_norm_(self.model.parameters(), s.clip)
@@ -116,7 +119,8 @@ class TrainLoop:
                 elapsed = time.perf_counter() - window_start
                 row = {"step": self.step, **{k: round(v, 5) for k, v in parts_sum.items()},
                        "grad_norm": round(float(grad_norm), 4), "lr": self.scheduler.get_last_lr()[0],
-                       f"{self.unit}_per_s": round(window_units / elapsed, 1), "time": time.time()}
+                       f"{self.unit}_per_s": round(window_units / elapsed, 1), f"{self.unit}_seen": self.seen,
+                       "time": time.time()}
                 bar.set_postfix({k: row[k] for k in [*parts_sum, f"{self.unit}_per_s"]})
                 if log:
                     log.write(json.dumps(row) + "\n")

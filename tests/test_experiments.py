@@ -1,0 +1,112 @@
+"""The experiments command: what the FLOP accounting counts, the parity ratio on known power laws,
+the page rebuilt from a fixture results file, and both arms run end to end on a tiny budget."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from transfusion.config import preset
+from transfusion.experiments import __main__ as cli
+from transfusion.experiments.flops import compute_params, training_flops
+from transfusion.experiments.plan import SIZES, Budget, find, plan
+from transfusion.experiments.report import build_page, parity_ratio, read_results
+from transfusion.experiments.run import execute
+from transfusion.model import Transfusion
+from transfusion.training.loop import LoopSettings, TrainLoop, make_accelerator
+
+
+def test_n_is_every_parameter_but_the_token_embedding_and_c_is_6nd():
+    model = Transfusion(preset("tiny"))
+    everything = sum(p.numel() for p in model.parameters())
+    assert compute_params(model) == everything - model.embed.weight.numel()
+    assert training_flops(1000, 500) == 6 * 1000 * 500
+
+
+def test_d_is_every_token_the_loss_function_reports(tmp_path):
+    """The loop's `seen` (D) adds up what each micro-batch says it trained on, on every process."""
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    loop = TrainLoop(make_accelerator(), model, optimizer, scheduler,
+                     LoopSettings(out=tmp_path, steps=3, grad_accum=2, log_every=1, save_every=0), unit="tokens")
+    lengths = iter([5, 7, 11, 13, 17, 19])
+
+    def loss_fn(step, micro):
+        return model(torch.ones(1, 2)).sum(), {}, next(lengths)
+
+    loop.run(loss_fn)
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["tokens_seen"] for r in rows] == [12, 36, 72] and loop.seen == 72
+
+
+def test_parity_ratio_of_two_known_power_laws():
+    flops = [1e2, 1e3, 1e4]
+    transfusion = [(x, 10 * x**-0.5) for x in flops]
+    chameleon = [(x, 40 * x**-0.5) for x in flops]
+    # Chameleon reaches 0.4 at 1e4; Transfusion reaches 0.4 at 625: 6.25 % of the FLOPs
+    assert parity_ratio(transfusion, chameleon) == pytest.approx(0.0625)
+    assert parity_ratio(transfusion[:1], chameleon) is None  # one size is no fit
+    assert parity_ratio([(x, 1.0) for x in flops], chameleon) is None  # no gain with compute
+
+
+def _tally(accuracy: float, total: int = 50) -> dict:
+    correct = round(accuracy * total)
+    return {"correct": correct, "total": total, "accuracy": correct / total, "low": 0.0, "high": 1.0}
+
+
+def _fixture_line(name: str, arm: str, size: str, group: str, flops: float, accuracy: float, baseline: str = "") -> dict:
+    """A made-up result line of the shape `run.execute` writes (for the report's test only)."""
+    scores = {"text_to_image": {g: _tally(accuracy) for g in ("1 object", "2 objects", "3 objects", "held-out pairs")},
+              "caption": {"exact": _tally(accuracy)}, "question": {"all": _tally(accuracy)}}
+    return {"name": name, "arm": arm, "size": size, "group": group, "baseline": baseline, "budget": "cpu",
+            "params": 1000, "tokens": int(flops / 6000), "flops": flops, "perplexity": 1 + 1 / accuracy, "scores": scores}
+
+
+def test_report_rebuilds_the_page_and_plots_from_the_results_alone(tmp_path):
+    lines = []
+    for k, size in enumerate(SIZES):
+        lines.append(_fixture_line(f"compare-transfusion-{size}", "transfusion", size, "comparison", 10.0 ** (12 + k), 0.5 + 0.2 * k))
+        lines.append(_fixture_line(f"compare-chameleon-{size}", "chameleon", size, "comparison", 10.0 ** (12 + k), 0.2 + 0.1 * k))
+    lines.append(_fixture_line("ablate-base", "transfusion", "M", "baseline", 1e13, 0.6))
+    lines.append(_fixture_line("ablate-causal-linear", "transfusion", "M", "attention", 1e13, 0.3, baseline="ablate-base"))
+    lines.append(_fixture_line("ablate-causal-linear", "transfusion", "M", "attention", 1e13, 0.4, baseline="ablate-base"))
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    page = build_page(results, tmp_path / "experiments.md")
+    assert (tmp_path / "experiments.md").read_text() == page
+    assert "| transfusion | L | 1,000 |" in page and "| chameleon | S | 1,000 |" in page
+    assert "| text → image, 1 object | 0." in page  # a parity ratio was fitted
+    assert "FID 0.029" in page  # beside the paper's
+    assert "| attention | ablate-causal-linear | ablate-base | 40.0 % (-20.0;" in page  # the latest line counts
+    assert len(list((tmp_path / "experiments").glob("metric*.png"))) == 6
+    assert len(read_results(results)) == 8
+
+
+def test_every_run_has_a_unique_name_and_known_baseline():
+    names = [r.name for r in plan()]
+    assert len(names) == len(set(names))
+    assert all(not r.baseline or r.baseline in names for r in plan())
+    assert {r.arm for r in plan() if r.group == "comparison"} == {"transfusion", "chameleon"}
+    with pytest.raises(ValueError, match="no run"):
+        find("compare-everything")
+
+
+TINY_BUDGET = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3, vq_steps=2)
+
+
+def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
+    results = tmp_path / "results.jsonl"
+    for name in ("compare-transfusion-S", "compare-chameleon-S"):
+        line = execute(find(name), TINY_BUDGET, "tiny", tmp_path / "runs", results)
+        assert line["steps"] >= 1 and line["tokens"] > 0 and line["perplexity"] > 1
+        assert set(line["scores"]) >= {"text_to_image", "caption", "question"} and "edit" not in line["scores"]
+    rows = read_results(results)
+    t, c = rows["compare-transfusion-S"], rows["compare-chameleon-S"]
+    # matched compute: the same planned 6 N D, and fewer documents' worth of steps for 4x longer pictures
+    assert t["planned flops"] == c["planned flops"] and c["steps"] < t["steps"]
+    assert (tmp_path / "runs" / "tiny" / "vq" / "vq" / "config.json").exists()
+    cli.main(["report", "--results", str(results), "--page", str(tmp_path / "page.md")])
+    assert "| chameleon | S |" in (tmp_path / "page.md").read_text()
+    assert Path(tmp_path / "page.md").exists()

@@ -1,0 +1,91 @@
+"""Drawing an image in the discrete (Chameleon) arm: its codes one token at a time, on the KV cache.
+
+At BOI the prompt runs into a cache with the same guidance rows as Transfusion's diffusion
+(`generation._guidance_rows`: c, i and n, or c and n), and each of the image's L codes is then
+sampled from the guided logits, restricted to the code ids:
+    logits = n + s_img * (i - n) + s_txt * (c - i)        (or n + s_txt * (c - n))
+the guidance of the diffusion arm applied to logits, as Chameleon and Parti do. The sampled code
+goes into every row of its prompt, so all rows condition on the same image so far. Codes are
+sampled at temperature `CODE_TEMPERATURE` (greedy decoding of an image repeats itself), with
+the seed of the image. `draw_codes_naive` is the plain reference (every code recomputes the
+whole sequence, no cache) that the tests hold this to.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..batch import collate
+from ..checkpoint import Checkpoint
+from ..documents import encode_document
+from ..generation_config import Settings
+from ..token_step import TokenStep
+
+CODE_TEMPERATURE = 1.0
+
+
+def guided_logits(rows: torch.Tensor, settings: Settings) -> torch.Tensor:
+    """One prompt's guidance rows of logits ([c, n] or [c, i, n], each (K,)) -> guided (K,)."""
+    if rows.shape[0] == 2:
+        c, n = rows
+        return n + settings.guidance * (c - n)
+    c, i, n = rows
+    return n + settings.image_guidance * (i - n) + settings.guidance * (c - i)
+
+
+@torch.no_grad()
+def draw_codes(ckpt: Checkpoint, prompts: list[list[dict]], settings: Settings, seeds: list[int]):
+    """The discrete arm's `generation.draw_images`: (codes (K, L), the cache with each prompt's
+    rows followed by its image's codes, the row of each prompt's conditional pass). It has no
+    denoising steps to show, so no progress calls."""
+    from ..generation import _device, _guidance_rows, prefill
+
+    config, device, tk = ckpt.config, _device(ckpt), ckpt.tokenizer
+    rows, owner, first_row, n_rows = [], [], [], []
+    for k, prompt in enumerate(prompts):
+        first_row.append(len(rows))
+        guidance_rows = _guidance_rows(prompt)
+        n_rows.append(len(guidance_rows))
+        for r in guidance_rows:
+            seq = encode_document(r, tk, config, close=False)
+            if not config.fits(len(seq), images=1):
+                raise ValueError(f"the conversation is too long for the model's context of {config.max_seq_len} tokens")
+            seq.add([tk.boi_id], False)
+            rows.append(seq)
+            owner.append(k)
+    cache, h = prefill(ckpt, rows)
+    owner_t = torch.tensor(owner, device=device)
+    generators = [torch.Generator().manual_seed(s) for s in seeds]
+    step = TokenStep(ckpt.model, compiled=ckpt.compiled)
+    first, n_codes, L = config.vocab_size, config.image_codes, config.patches_per_image
+    codes = torch.zeros((len(prompts), L), dtype=torch.long)
+    for j in range(L):
+        logits = ckpt.model.lm_head(h)[:, first:first + n_codes].float()  # (R, codes)
+        for k, (f, n) in enumerate(zip(first_row, n_rows)):
+            probs = torch.softmax(guided_logits(logits[f:f + n], settings) / CODE_TEMPERATURE, dim=-1)
+            codes[k, j] = int(torch.multinomial(probs.cpu(), 1, generator=generators[k]))
+        h = step(cache, codes[:, j].to(device)[owner_t] + first)
+    return codes.to(device), cache, first_row
+
+
+@torch.no_grad()
+def draw_codes_naive(ckpt: Checkpoint, prompt: list[dict], settings: Settings, seed: int) -> torch.Tensor:
+    """One prompt's codes (L,), each from a full forward of its guidance rows so far: no cache."""
+    from ..generation import _device, _guidance_rows
+    from ..sampling import _forward
+
+    config, device, tk = ckpt.config, _device(ckpt), ckpt.tokenizer
+    rows = [encode_document(r, tk, config, close=False) for r in _guidance_rows(prompt)]
+    for seq in rows:
+        seq.add([tk.boi_id], False)
+    generator = torch.Generator().manual_seed(seed)
+    first, codes = config.vocab_size, []
+    for _ in range(config.patches_per_image):
+        batch = collate(rows, tk.pad_id, left_pad=True).to(device)
+        logits, _ = _forward(ckpt, batch, batch.latents, torch.zeros(0, device=device))
+        guided = guided_logits(logits[:, -1, first:first + config.image_codes].float(), settings)
+        code = int(torch.multinomial(torch.softmax(guided / CODE_TEMPERATURE, dim=-1).cpu(), 1, generator=generator))
+        codes.append(code)
+        for seq in rows:
+            seq.add([first + code], False)
+    return torch.tensor(codes, dtype=torch.long)

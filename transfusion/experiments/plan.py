@@ -1,0 +1,91 @@
+"""Every run of the paper's experiments in miniature, as data: `python -m transfusion.experiments list`.
+
+The comparison (paper section 4.2): both arms at three sizes, on the same ShapesWorld stream of
+one-picture documents (text -> image, image -> text, questions), each pair at one compute budget:
+the Transfusion run trains on `tokens` tokens, the Chameleon run on as many as make the same
+C = 6 N D (`flops.py`), so its 4x longer pictures mean fewer documents. The ablations (section 4.3
+and beyond): Transfusion at the middle size, one setting changed from a shared baseline, on a
+stream that also holds chats (where a drawn image precedes the words it conditions: noise
+limiting's case).
+
+A budget says how much each run trains and how many cases grade it: "cpu" fits these 2-core
+machines (each run well under two hours, the set about a day), "gpu" is the same plan larger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ARMS = ("transfusion", "chameleon")
+SIZES: dict[str, dict] = {  # TransfusionConfig overrides of each size
+    "S": dict(dim=128, n_layers=4, n_heads=4),
+    "M": dict(dim=192, n_layers=6, n_heads=6),
+    "L": dict(dim=256, n_layers=8, n_heads=8),
+}
+ABLATION_SIZE = "M"
+ONE_PICTURE = {"text_to_image": 0.5, "image_to_text": 0.25, "question": 0.25}
+WITH_CHATS = {"text_to_image": 0.4, "image_to_text": 0.2, "question": 0.2, "chat": 0.2}
+BASE_MODEL = {"objective": "flow", "patch_encoder": "linear", "patch_size": 2}  # the project's, and the ablations' baseline
+
+
+@dataclass(frozen=True)
+class Budget:
+    tokens: int  # D of a Transfusion run (a Chameleon run: as many FLOPs)
+    batch_size: int
+    cases: int  # evaluator cases a group
+    perplexity_documents: int  # held-out captioning documents the text perplexity is measured on
+    vq_steps: int  # training steps of the discrete arm's tokenizer
+
+
+BUDGETS = {
+    "cpu": Budget(tokens=3_000_000, batch_size=32, cases=50, perplexity_documents=200, vq_steps=3000),
+    "gpu": Budget(tokens=150_000_000, batch_size=128, cases=100, perplexity_documents=1000, vq_steps=20000),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    arm: str  # "transfusion" or "chameleon"
+    size: str  # a key of SIZES
+    group: str  # "comparison", or the ablation it belongs to ("attention", "patch", "noise limit", ...)
+    model: dict = field(default_factory=dict)  # TransfusionConfig overrides beyond BASE_MODEL and the size
+    mixture: dict = field(default_factory=lambda: dict(ONE_PICTURE))
+    baseline: str = ""  # the run an ablation is read against
+
+    @property
+    def config_overrides(self) -> dict:
+        return {**BASE_MODEL, **SIZES[self.size], **self.model}
+
+
+def _ablation(name: str, group: str, baseline: str = "ablate-base", **model) -> Run:
+    return Run(name, "transfusion", ABLATION_SIZE, group, model, dict(WITH_CHATS), baseline)
+
+
+def plan() -> list[Run]:
+    """The runs, in the order `run all` takes them."""
+    runs = [Run(f"compare-{arm}-{size}", arm, size, "comparison") for size in SIZES for arm in ARMS]
+    runs += [
+        _ablation("ablate-base", "baseline", baseline=""),
+        _ablation("ablate-causal-linear", "attention", image_attention="causal"),
+        _ablation("ablate-unet", "attention", patch_encoder="unet"),
+        _ablation("ablate-causal-unet", "attention", "ablate-unet", patch_encoder="unet", image_attention="causal"),
+        # 1 x 1 patches: 258 tokens a picture, so a chat of three needs a longer context
+        _ablation("ablate-patch1-linear", "patch size", patch_size=1, max_seq_len=1024),
+        _ablation("ablate-patch4-linear", "patch size", patch_size=4),
+        _ablation("ablate-patch1-unet", "patch size", "ablate-unet", patch_encoder="unet", patch_size=1, max_seq_len=1024),
+        _ablation("ablate-patch4-unet", "patch size", "ablate-unet", patch_encoder="unet", patch_size=4),
+        _ablation("ablate-no-noise-limit", "noise limit", noise_limit=999),
+        _ablation("ablate-lambda1", "lambda", diffusion_weight=1.0),
+        _ablation("ablate-lambda20", "lambda", diffusion_weight=20.0),
+        _ablation("ablate-epsilon", "objective", objective="epsilon"),
+        _ablation("ablate-v", "objective", objective="v_prediction"),
+    ]
+    return runs
+
+
+def find(name: str) -> Run:
+    by_name = {r.name: r for r in plan()}
+    if name not in by_name:
+        raise ValueError(f"no run {name!r}; `python -m transfusion.experiments list` shows them")
+    return by_name[name]

@@ -1,0 +1,183 @@
+"""The experiments page, rebuilt from the results file alone: `python -m transfusion.experiments report`.
+
+For each metric, its value against training FLOPs for both arms (a plot, and a table), and the
+parity FLOP ratio as the paper computes it (section 4.2): fit log(metric) against log(FLOPs)
+for each arm, then ask what share of Chameleon's FLOPs Transfusion needs to equal Chameleon at
+its largest budget. An accuracy is fitted as its error rate (1 - accuracy, lower is better,
+like the paper's FID and perplexity), clamped at half a case so that a perfect score stays on
+the log scale. Then each ablation against its baseline, with the 95 % interval of each
+difference. The latest line of each run counts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..evaluation.cases import TEXT_TO_IMAGE_GROUPS
+from ..evaluation.compare import difference
+from .plan import ARMS
+
+# the paper's parity ratios at 7B (arXiv 2408.11039, figure 2 and table 3)
+PAPER_PARITY = {"FID": 0.029, "CLIP": 0.319, "captioning CIDEr": 0.218, "C4 perplexity": 0.489,
+                "Wikipedia perplexity": 0.526, "Llama eval accuracy": 0.600}
+# (name, where in a result line, lower is better); accuracies are tallies of the evaluator
+METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    *((f"text → image, {g}", ("scores", "text_to_image", g)) for g in TEXT_TO_IMAGE_GROUPS[:3]),
+    ("caption exact", ("scores", "caption", "exact")),
+    ("questions", ("scores", "question", "all")),
+    ("caption perplexity", ("perplexity",)),
+)
+HEADLINE = "text → image, 1 object"
+
+
+def read_results(path: Path) -> dict[str, dict]:
+    """name -> the latest line of that run."""
+    latest: dict[str, dict] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{number}: not JSON ({e.msg})") from None
+            latest[row["name"]] = row
+    return latest
+
+
+def value(row: dict, where: tuple[str, ...]):
+    for key in where:
+        row = row[key]
+    return row
+
+
+def loss_form(row: dict, where: tuple[str, ...]) -> float:
+    """The metric as something to minimise, > 0: an error rate (clamped at half a case) or the perplexity."""
+    v = value(row, where)
+    if isinstance(v, dict):
+        return max(1 - v["accuracy"], 0.5 / max(v["total"], 1))
+    return float(v)
+
+
+def shown(row: dict, where: tuple[str, ...]) -> str:
+    v = value(row, where)
+    return f"{100 * v['accuracy']:.1f} %" if isinstance(v, dict) else f"{v:.3f}"
+
+
+def fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Least squares of log(y) = a + b log(x); None with fewer than two distinct x."""
+    if len({x for x, _ in points}) < 2:
+        return None
+    xs, ys = [math.log(x) for x, _ in points], [math.log(y) for _, y in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return my - b * mx, b
+
+
+def parity_ratio(transfusion: list[tuple[float, float]], chameleon: list[tuple[float, float]]) -> float | None:
+    """The share of Chameleon's largest budget at which Transfusion's fit reaches Chameleon's
+    fitted value there; None where a fit is missing or Transfusion does not improve with compute."""
+    ft, fc = fit(transfusion), fit(chameleon)
+    if ft is None or fc is None or ft[1] >= 0:
+        return None
+    top = max(x for x, _ in chameleon)
+    target = fc[0] + fc[1] * math.log(top)  # log of Chameleon's fitted metric at its top budget
+    return math.exp((target - ft[0]) / ft[1]) / top
+
+
+def comparison(rows: dict[str, dict]) -> tuple[list[dict], str]:
+    """The comparison runs, and their tables: metrics by arm and size, then the parity ratios."""
+    runs = sorted((r for r in rows.values() if r["group"] == "comparison"), key=lambda r: (r["flops"], r["arm"]))
+    if not runs:
+        return [], "No comparison run has finished yet."
+    lines = ["| arm | size | N | tokens | FLOPs | " + " | ".join(m for m, _ in METRICS) + " |",
+             "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in METRICS) + " |"]
+    for r in runs:
+        lines.append(f"| {r['arm']} | {r['size']} | {r['params']:,} | {r['tokens']:,} | {r['flops']:.2e} | "
+                     + " | ".join(shown(r, w) for _, w in METRICS) + " |")
+    lines += ["", "| metric | parity FLOP ratio (Transfusion / Chameleon) |", "| --- | ---: |"]
+    for name, where in METRICS:
+        points = {arm: [(r["flops"], loss_form(r, where)) for r in runs if r["arm"] == arm] for arm in ARMS}
+        ratio = parity_ratio(points["transfusion"], points["chameleon"])
+        lines.append(f"| {name} | {'n/a (too few sizes, or no gain with compute)' if ratio is None else f'{ratio:.3f}'} |")
+    lines += ["", "The paper's at 7B: " + ", ".join(f"{k} {v}" for k, v in PAPER_PARITY.items()) + "."]
+    return runs, "\n".join(lines)
+
+
+def ablations(rows: dict[str, dict]) -> str:
+    out = ["| group | run | against | " + " | ".join(m for m, _ in METRICS) + " |",
+           "| --- | --- | --- | " + " | ".join("---:" for _ in METRICS) + " |"]
+    for r in rows.values():
+        if r["group"] == "comparison" or not r["baseline"] or r["baseline"] not in rows:
+            continue
+        base = rows[r["baseline"]]
+        cells = []
+        for _, where in METRICS:
+            a, b = value(base, where), value(r, where)
+            if isinstance(a, dict):
+                d, low, high = difference(a, b)
+                cells.append(f"{100 * b['accuracy']:.1f} % ({100 * d:+.1f}; {100 * low:+.1f} to {100 * high:+.1f})")
+            else:
+                cells.append(f"{b:.3f} ({b - a:+.3f})")
+        out.append(f"| {r['group']} | {r['name']} | {base['name']} | " + " | ".join(cells) + " |")
+    return "\n".join(out) if len(out) > 2 else "No ablation has finished with its baseline yet."
+
+
+def plot(runs: list[dict], folder: Path) -> list[Path]:
+    """One PNG per metric: the metric (as a loss) against FLOPs, both arms, log-log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for k, (name, where) in enumerate(METRICS):
+        fig, ax = plt.subplots(figsize=(4.8, 3.4), dpi=100)
+        for arm, style in zip(ARMS, ("o-", "s--")):
+            pts = sorted((r["flops"], loss_form(r, where)) for r in runs if r["arm"] == arm)
+            if pts:
+                ax.plot([x for x, _ in pts], [y for _, y in pts], style, label=arm)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training FLOPs (6 N D)")
+        ax.set_ylabel("perplexity" if "perplexity" in name else "error rate")
+        ax.set_title(name)
+        ax.legend()
+        fig.tight_layout()
+        path = folder / f"metric{k}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def build_page(results: Path, page: Path) -> str:
+    """Write `page` (Markdown) and its plots beside it, from `results`; returns the page."""
+    rows = read_results(results)
+    runs, table = comparison(rows)
+    plots = plot(runs, page.parent / "experiments") if runs else []
+    headline = next((p for p, (name, _) in zip(plots, METRICS) if name == HEADLINE), None)
+    pictures = "\n".join(f"![{name}](experiments/{p.name})" for p, (name, _) in zip(plots, METRICS) if p != headline)
+    text = f"""# Experiments: Transfusion against a Chameleon baseline, in miniature
+
+Rebuilt by `python -m transfusion.experiments report` from `{results.name}` ({len(rows)} runs);
+each run by `python -m transfusion.experiments run NAME` (`list` names them). Compute is
+C = 6 N D (`transfusion/experiments/flops.py`: N without the token embedding, D every token
+trained on, attention's own FLOPs left out as in the paper).
+
+## The comparison
+
+{table}
+
+{f"![{HEADLINE}](experiments/{headline.name})" if headline else ""}
+
+{pictures}
+
+## The ablations
+
+{ablations(rows)}
+"""
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(text)
+    return text

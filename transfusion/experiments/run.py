@@ -1,0 +1,167 @@
+"""One run of the plan (`plan.py`): train it with the project's own commands (resumably), grade
+it, and append one line to the results file that `report` reads.
+
+Transfusion's runs use the built-in model's autoencoder (assets/model/vae); the Chameleon runs
+use a VQ tokenizer of the same architecture, trained the same way (`train_vae --kind vq`, the
+one in runs/experiments/<budget>/vq, which the first Chameleon run trains if it is missing). A run stopped by its
+time limit is resumed by the same command; it is graded once its last step is done.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..batch import IGNORE, collate
+from ..chameleon.vq import image_codes
+from ..config import preset
+from ..documents import encode_document, latents_for_documents
+from ..mask import attention_mask
+from ..model import Transfusion
+from ..shapesworld import DEFAULT_MIXTURE
+from ..training.sources import ShapesWorldSource
+from ..vae import encode, to_tensor
+from .flops import compute_params, training_flops
+from .plan import Budget, Run
+
+ROOT = Path(__file__).resolve().parents[2]
+VAE = ROOT / "assets" / "model" / "vae"
+GRADED = ("text_to_image", "caption", "question")  # the evaluator's groups both arms can take
+HELD_OUT_SEED = 10**6  # the perplexity's captioning documents: a stream no run trains on
+LENGTH_SAMPLE = 512  # documents whose mean length sets a run's steps
+VOCAB = 512
+
+
+def full_mixture(run: Run) -> dict[str, float]:
+    """The run's task weights with every other task of ShapesWorld at 0."""
+    return {t: 0.0 for t in DEFAULT_MIXTURE} | run.mixture
+
+
+def vq_folder(runs: Path) -> Path:
+    return runs / "vq" / "vq"
+
+
+def train_vq(runs: Path, budget: Budget, time_limit: float) -> Path:
+    """The discrete arm's tokenizer: the built-in VAE's architecture and recipe, a codebook
+    instead of the KL term (`VQConfig`'s defaults are that architecture)."""
+    from .. import train_vae
+
+    out = runs / "vq"
+    state = out / "state" / "state.json"
+    if _steps_done(state) < budget.vq_steps:
+        resume = ["--resume"] if state.exists() else []
+        train_vae.main(["--kind", "vq", "--out", str(out), "--steps", str(budget.vq_steps), "--batch-size", "32",
+                        "--log-every", "50", "--save-every", "250", "--sample-every", "500",
+                        "--time-limit", str(time_limit), *resume])
+    return vq_folder(runs) if _steps_done(state) >= budget.vq_steps else None
+
+
+def _steps_done(state: Path) -> int:
+    return json.loads(state.read_text())["step"] if state.exists() else 0
+
+
+def arm_config(run: Run, vocab_size: int, vae, image_codes_n: int = 0):
+    """The TransfusionConfig a run trains (as train.py builds it from the same flags)."""
+    return preset("small", **{**run.config_overrides, "vocab_size": vocab_size, "vae": vae, "image_codes": image_codes_n})
+
+
+def mean_document_tokens(run: Run, tokenizer, config) -> float:
+    """The mean length in tokens of the run's documents (images as placeholders of their length)."""
+    source = ShapesWorldSource(0, full_mixture(run))
+    if config.discrete:
+        def placeholder(images): return torch.zeros((len(images), config.patches_per_image), dtype=torch.long)
+    else:
+        c, s = config.vae.latent_channels, config.vae.latent_size
+        def placeholder(images): return torch.zeros((len(images), c, s, s))
+    docs = latents_for_documents([source.document(i) for i in range(LENGTH_SAMPLE)], placeholder)
+    return sum(len(encode_document(d, tokenizer, config)) for d in docs) / len(docs)
+
+
+def planned_steps(run: Run, budget: Budget, tokenizer, vae_config, codes: int) -> tuple[int, int, float]:
+    """(steps, N, planned FLOPs): a Transfusion run trains on `budget.tokens` tokens; a
+    Chameleon run on the tokens that give the same 6 N D as its Transfusion twin's (whose
+    autoencoder has the same latent grid)."""
+    twin = arm_config(run, tokenizer.vocab_size, vae_config)
+    mine = arm_config(run, tokenizer.vocab_size, vae_config, codes if run.arm == "chameleon" else 0)
+    flops = training_flops(compute_params(Transfusion(twin)), budget.tokens)
+    n = compute_params(Transfusion(mine))
+    tokens = flops / (6 * n)
+    steps = math.ceil(tokens / (budget.batch_size * mean_document_tokens(run, tokenizer, mine)))
+    return steps, n, flops
+
+
+@torch.no_grad()
+def caption_perplexity(ckpt, documents: int, batch_size: int = 32) -> float:
+    """exp of the mean NLL per caption token (and its EOS) on image -> text documents of a
+    stream no run trains on: the paper's text perplexity, on the one kind of text both arms read.
+    Over the model's whole softmax: the discrete arm's code ids included, as it predicts them."""
+    config, device = ckpt.config, next(ckpt.model.parameters()).device
+    source = ShapesWorldSource(HELD_OUT_SEED, {t: 0.0 for t in DEFAULT_MIXTURE} | {"image_to_text": 1.0})
+    encoder = image_codes if config.discrete else encode
+
+    def to_latents(images):
+        return encoder(ckpt.vae, to_tensor(images, config.vae.image_size).to(device)).cpu()
+
+    nll, count = 0.0, 0
+    for start in range(0, documents, batch_size):
+        docs = latents_for_documents([source.document(i) for i in range(start, min(start + batch_size, documents))], to_latents)
+        batch = collate([encode_document(d, ckpt.tokenizer, config) for d in docs], ckpt.tokenizer.pad_id).to(device)
+        mask = attention_mask(batch.doc_ids, batch.image_ids, config.images_bidirectional)
+        clean = torch.zeros(batch.latents.shape[0], device=device)
+        logits, _ = ckpt.model(batch.tokens, batch.positions, mask, batch.latents, clean, batch.patch_index)
+        scored = batch.targets != IGNORE
+        nll += float(F.cross_entropy(logits[scored].float(), batch.targets[scored], reduction="sum"))
+        count += int(scored.sum())
+    return math.exp(nll / count)
+
+
+def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Path, time_limit: float = 0.0) -> dict | None:
+    """Train, grade and record `run` at `budget` (named `budget_name`, its folder under `runs`);
+    None when the time limit stopped it first (run it again)."""
+    from .. import train
+    from ..evaluation import evaluate
+    from ..evaluation.cli import WithSettings
+    from ..pipeline import TransfusionPipeline
+    from ..tokenizer import train_tokenizer
+    from ..train import TOKENIZER_TEXTS, load_autoencoder
+
+    started = time.monotonic()
+    autoencoder = train_vq(runs / budget_name, budget, time_limit) if run.arm == "chameleon" else VAE
+    if autoencoder is None:
+        print(f"{run.name}: the VQ tokenizer stopped at its time limit before its last step: run the same command again")
+        return None
+    ae = load_autoencoder(autoencoder)
+    codes = getattr(ae.config, "num_vq_embeddings", 0) if run.arm == "chameleon" else 0
+    tokenizer = train_tokenizer(ShapesWorldSource(0).text_corpus(TOKENIZER_TEXTS), VOCAB)  # as train.py makes it
+    vae_config = train.vae_config_of(ae)
+    steps, n, flops = planned_steps(run, budget, tokenizer, vae_config, codes)
+    out = runs / budget_name / run.name
+    resume = ["--resume"] if (out / "state" / "state.json").exists() else []
+    train.main(["--data", "shapesworld", "--vae", str(autoencoder), "--out", str(out), "--preset", "small",
+                "--model", json.dumps(run.config_overrides), "--mixture", json.dumps(full_mixture(run)),
+                "--steps", str(steps), "--batch-size", str(budget.batch_size), "--lr", "1e-3",
+                "--warmup", str(min(200, steps // 10)), "--vocab-size", str(VOCAB), "--log-every", "20",
+                "--save-every", "250", "--sample-every", "0", "--eval-cases", "0", "--time-limit", str(time_limit),
+                *resume])
+    state = json.loads((out / "state" / "state.json").read_text())
+    if state["step"] < steps:
+        print(f"{run.name}: stopped at step {state['step']} of {steps} by its time limit: run the same command again")
+        return None
+    pipe = TransfusionPipeline.from_pretrained(out / "model")
+    scores = evaluate(WithSettings(pipe), cases=budget.cases, seed=0, natural=False, groups=GRADED)
+    line = {
+        "name": run.name, "arm": run.arm, "size": run.size, "group": run.group, "baseline": run.baseline,
+        "budget": budget_name, "model": run.config_overrides, "mixture": run.mixture,
+        "params": n, "tokens": state.get("seen", 0), "flops": training_flops(n, state.get("seen", 0)), "planned flops": flops,
+        "steps": steps, "seconds": round(time.monotonic() - started),
+        "perplexity": caption_perplexity(pipe.checkpoint, budget.perplexity_documents), "scores": scores,
+    }
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with results.open("a") as f:
+        f.write(json.dumps(line) + "\n")
+    return line
