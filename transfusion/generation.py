@@ -54,6 +54,26 @@ def _guidance_rows(messages: list[dict]) -> list[list[dict]]:
     return rows if has_image else [rows[0], rows[2]]
 
 
+def guidance_sequences(ckpt: Checkpoint, prompts: list[list[dict]]) -> tuple[list[Sequence], list[int], list[int], list[int]]:
+    """Every prompt's guidance rows, encoded and opened with BOI: (rows, the prompt of each row,
+    each prompt's first row, each prompt's number of rows). ValueError when a row leaves no
+    room for the image."""
+    config = ckpt.config
+    rows, owner, first_row, n_rows = [], [], [], []
+    for k, prompt in enumerate(prompts):
+        first_row.append(len(rows))
+        guidance_rows = _guidance_rows(prompt)
+        n_rows.append(len(guidance_rows))
+        for r in guidance_rows:
+            seq = encode_document(r, ckpt.tokenizer, config, close=False)
+            if not config.fits(len(seq), images=1):
+                raise ValueError(f"the conversation is too long for the model's context of {config.max_seq_len} tokens")
+            seq.add([ckpt.tokenizer.boi_id], False)  # the image to be drawn opens
+            rows.append(seq)
+            owner.append(k)
+    return rows, owner, first_row, n_rows
+
+
 @torch.no_grad()
 def draw_images(
     ckpt: Checkpoint,
@@ -72,18 +92,7 @@ def draw_images(
 
         return draw_codes(ckpt, prompts, settings, seeds)
     config, device = ckpt.config, _device(ckpt)
-    rows, owner, first_row, n_rows = [], [], [], []
-    for k, prompt in enumerate(prompts):
-        first_row.append(len(rows))
-        guidance_rows = _guidance_rows(prompt)
-        n_rows.append(len(guidance_rows))
-        for r in guidance_rows:
-            seq = encode_document(r, ckpt.tokenizer, config, close=False)
-            if not config.fits(len(seq), images=1):
-                raise ValueError(f"the conversation is too long for the model's context of {config.max_seq_len} tokens")
-            seq.add([ckpt.tokenizer.boi_id], False)  # the image to be drawn opens
-            rows.append(seq)
-            owner.append(k)
+    rows, owner, first_row, n_rows = guidance_sequences(ckpt, prompts)
     cache, _ = prefill(ckpt, rows)
     owner_t = torch.tensor(owner, device=device)
     scheduler = Diffusion(config).sampler(settings.sampler)
@@ -107,6 +116,7 @@ def draw_images(
 
 
 def _combine(pred: torch.Tensor, settings: Settings) -> torch.Tensor:
+    """One prompt's guidance rows of predictions (or, in the discrete arm, of logits) -> guided."""
     if pred.shape[0] == 2:  # [c, n]
         c, n = pred
         return n + settings.guidance * (c - n)

@@ -14,21 +14,19 @@ from PIL import Image
 from .config import VAEConfig
 
 
-def build_vae(config: VAEConfig) -> AutoencoderKL:
-    """An untrained AutoencoderKL with `len(block_out_channels) - 1` halvings of the side."""
+def encoder_decoder(config: VAEConfig) -> dict:
+    """The encoder's and decoder's layout as diffusers' autoencoders take it (the VAE's here, and
+    the discrete arm's VQ tokenizer's, `chameleon/vq.py`): `len(block_out_channels) - 1` halvings."""
     n = len(config.block_out_channels)
-    return AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * n,
-        up_block_types=("UpDecoderBlock2D",) * n,
-        block_out_channels=tuple(config.block_out_channels),
-        layers_per_block=config.layers_per_block,
-        latent_channels=config.latent_channels,
-        norm_num_groups=config.norm_num_groups,
-        sample_size=config.image_size,
-        scaling_factor=config.scaling_factor,
-    )
+    return dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * n,
+                up_block_types=("UpDecoderBlock2D",) * n, block_out_channels=tuple(config.block_out_channels),
+                layers_per_block=config.layers_per_block, latent_channels=config.latent_channels,
+                norm_num_groups=config.norm_num_groups, sample_size=config.image_size)
+
+
+def build_vae(config: VAEConfig) -> AutoencoderKL:
+    """An untrained AutoencoderKL of the config's layout."""
+    return AutoencoderKL(**encoder_decoder(config), scaling_factor=config.scaling_factor)
 
 
 @torch.no_grad()

@@ -24,35 +24,15 @@ from ..token_step import TokenStep
 CODE_TEMPERATURE = 1.0
 
 
-def guided_logits(rows: torch.Tensor, settings: Settings) -> torch.Tensor:
-    """One prompt's guidance rows of logits ([c, n] or [c, i, n], each (K,)) -> guided (K,)."""
-    if rows.shape[0] == 2:
-        c, n = rows
-        return n + settings.guidance * (c - n)
-    c, i, n = rows
-    return n + settings.image_guidance * (i - n) + settings.guidance * (c - i)
-
-
 @torch.no_grad()
 def draw_codes(ckpt: Checkpoint, prompts: list[list[dict]], settings: Settings, seeds: list[int]):
     """The discrete arm's `generation.draw_images`: (codes (K, L), the cache with each prompt's
     rows followed by its image's codes, the row of each prompt's conditional pass). It has no
     denoising steps to show, so no progress calls."""
-    from ..generation import _device, _guidance_rows, prefill
+    from ..generation import _combine, _device, guidance_sequences, prefill
 
-    config, device, tk = ckpt.config, _device(ckpt), ckpt.tokenizer
-    rows, owner, first_row, n_rows = [], [], [], []
-    for k, prompt in enumerate(prompts):
-        first_row.append(len(rows))
-        guidance_rows = _guidance_rows(prompt)
-        n_rows.append(len(guidance_rows))
-        for r in guidance_rows:
-            seq = encode_document(r, tk, config, close=False)
-            if not config.fits(len(seq), images=1):
-                raise ValueError(f"the conversation is too long for the model's context of {config.max_seq_len} tokens")
-            seq.add([tk.boi_id], False)
-            rows.append(seq)
-            owner.append(k)
+    config, device = ckpt.config, _device(ckpt)
+    rows, owner, first_row, n_rows = guidance_sequences(ckpt, prompts)
     cache, h = prefill(ckpt, rows)
     owner_t = torch.tensor(owner, device=device)
     generators = [torch.Generator().manual_seed(s) for s in seeds]
@@ -62,7 +42,7 @@ def draw_codes(ckpt: Checkpoint, prompts: list[list[dict]], settings: Settings, 
     for j in range(L):
         logits = ckpt.model.lm_head(h)[:, first:first + n_codes].float()  # (R, codes)
         for k, (f, n) in enumerate(zip(first_row, n_rows)):
-            probs = torch.softmax(guided_logits(logits[f:f + n], settings) / CODE_TEMPERATURE, dim=-1)
+            probs = torch.softmax(_combine(logits[f:f + n], settings) / CODE_TEMPERATURE, dim=-1)
             codes[k, j] = int(torch.multinomial(probs.cpu(), 1, generator=generators[k]))
         h = step(cache, codes[:, j].to(device)[owner_t] + first)
     return codes.to(device), cache, first_row
@@ -71,7 +51,7 @@ def draw_codes(ckpt: Checkpoint, prompts: list[list[dict]], settings: Settings, 
 @torch.no_grad()
 def draw_codes_naive(ckpt: Checkpoint, prompt: list[dict], settings: Settings, seed: int) -> torch.Tensor:
     """One prompt's codes (L,), each from a full forward of its guidance rows so far: no cache."""
-    from ..generation import _device, _guidance_rows
+    from ..generation import _combine, _device, _guidance_rows
     from ..sampling import _forward
 
     config, device, tk = ckpt.config, _device(ckpt), ckpt.tokenizer
@@ -83,7 +63,7 @@ def draw_codes_naive(ckpt: Checkpoint, prompt: list[dict], settings: Settings, s
     for _ in range(config.patches_per_image):
         batch = collate(rows, tk.pad_id, left_pad=True).to(device)
         logits, _ = _forward(ckpt, batch, batch.latents, torch.zeros(0, device=device))
-        guided = guided_logits(logits[:, -1, first:first + config.image_codes].float(), settings)
+        guided = _combine(logits[:, -1, first:first + config.image_codes].float(), settings)
         code = int(torch.multinomial(torch.softmax(guided / CODE_TEMPERATURE, dim=-1).cpu(), 1, generator=generator))
         codes.append(code)
         for seq in rows:

@@ -18,6 +18,7 @@ import torch
 from diffusers import VQModel
 
 from ..config import VAEConfig
+from ..vae import encoder_decoder
 
 
 @dataclass
@@ -44,19 +45,7 @@ class VQConfig(VAEConfig):
 
 def build_vq(config: VQConfig) -> VQModel:
     """An untrained VQModel with the encoder and decoder `vae.build_vae` gives the same config."""
-    n = len(config.block_out_channels)
-    return VQModel(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * n,
-        up_block_types=("UpDecoderBlock2D",) * n,
-        block_out_channels=tuple(config.block_out_channels),
-        layers_per_block=config.layers_per_block,
-        latent_channels=config.latent_channels,
-        norm_num_groups=config.norm_num_groups,
-        sample_size=config.image_size,
-        num_vq_embeddings=config.codebook_size,
-    )
+    return VQModel(**encoder_decoder(config), num_vq_embeddings=config.codebook_size)
 
 
 def vq_config_of(vq: VQModel) -> VQConfig:
