@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 
 from training_helpers import TINY_VAE_CONFIG, train_args
 from transfusion import TransfusionPipeline, train, train_vae
+from transfusion.autoencoder import load_autoencoder
 from transfusion.chameleon.sampling import draw_codes, draw_codes_naive
 from transfusion.chameleon.vq import VQConfig, build_vq, decode_codes, image_codes
 from transfusion.checkpoint import Checkpoint
@@ -20,7 +21,6 @@ from transfusion.documents import encode_document
 from transfusion.generation_config import Settings
 from transfusion.model import Transfusion
 from transfusion.shapesworld import DEFAULT_MIXTURE, random_scene, render
-from transfusion.train import load_autoencoder
 from transfusion.vae import to_tensor
 
 CODES = 32

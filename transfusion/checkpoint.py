@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL, VQModel
 
+from .autoencoder import codebook_size, load_autoencoder
 from .config import TransfusionConfig
 from .diffusion import SAMPLERS
 from .generation_config import Settings, load_generation_config, save_generation_config
@@ -69,10 +70,9 @@ class Checkpoint:
         tokenizer = Tokenizer.load(path / "tokenizer.model")
         if tokenizer.vocab_size != config.vocab_size:
             raise ValueError(f"{path}: tokenizer has {tokenizer.vocab_size} tokens, config says {config.vocab_size}")
-        kind = VQModel if config.discrete else AutoencoderKL
-        vae = kind.from_pretrained(path / "vae", use_safetensors=True, local_files_only=True)
-        if config.discrete and vae.config.num_vq_embeddings != config.image_codes:
-            raise ValueError(f"{path}: the VQ tokenizer has {vae.config.num_vq_embeddings} codes, config says {config.image_codes}")
+        vae = load_autoencoder(path / "vae")
+        if codebook_size(vae) != config.image_codes:
+            raise ValueError(f"{path}: the autoencoder gives {codebook_size(vae)} image codes, config says {config.image_codes}")
         if vae.config.latent_channels != config.vae.latent_channels:
             raise ValueError(f"{path}: VAE latent channels {vae.config.latent_channels} != config {config.vae.latent_channels}")
         return cls(model.to(device).eval(), tokenizer, vae.to(device).eval(), defaults)

@@ -24,8 +24,8 @@ from .checkpoint import Checkpoint
 from .documents import latents_for_documents, parts_of
 from .generation import draw_images, generate
 from .generation_config import Settings
-from .chameleon.vq import decode_codes, image_codes
-from .vae import decode, encode, to_pil, to_tensor
+from .autoencoder import from_model_images, to_model_images
+from .vae import to_pil, to_tensor
 
 BUILT_IN = Path(__file__).resolve().parent.parent / "assets" / "model"
 DESCRIBE = "describe this image"
@@ -77,14 +77,10 @@ class TransfusionPipeline:
             if not isinstance(im, Image.Image):
                 raise TypeError(f"expected a PIL image, got {type(im).__name__}")
         x = to_tensor(images, self.checkpoint.config.vae.image_size).to(self.device)
-        if self.checkpoint.config.discrete:  # the Chameleon arm: images are codes (N, L)
-            return image_codes(self.checkpoint.vae, x)
-        return encode(self.checkpoint.vae, x)
+        return to_model_images(self.checkpoint.vae, x)  # latents, or the Chameleon arm's codes (N, L)
 
     def _images(self, latents: torch.Tensor) -> list[Image.Image]:
-        if self.checkpoint.config.discrete:
-            return to_pil(decode_codes(self.checkpoint.vae, latents))
-        return to_pil(decode(self.checkpoint.vae, latents))
+        return to_pil(from_model_images(self.checkpoint.vae, latents))
 
     def _with_latents(self, messages: list[dict]) -> list[dict]:
         """Validate a chat and replace its images by latents (one VAE call for all)."""

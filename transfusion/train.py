@@ -23,12 +23,11 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from diffusers import AutoencoderKL, VQModel
 
+from .autoencoder import autoencoder_config, codebook_size, from_model_images, load_autoencoder, to_model_images
 from .batch import collate
 from .checkpoint import Checkpoint
-from .chameleon.vq import decode_codes, image_codes
-from .config import VAEConfig, preset
+from .config import preset
 from .diffusion import Diffusion
 from .documents import cfg_dropout, encode_document, latents_for_documents
 from .generation import draw_images
@@ -43,7 +42,7 @@ from .training.latents import LatentCache
 from .training.loop import LoopSettings, TrainLoop, make_accelerator, document_seed, micro_batch_indices
 from .training.schedule import adamw, warmup_cosine
 from .training.sources import make_source
-from .vae import decode, encode, to_pil
+from .vae import to_pil
 
 TOKENIZER_TEXTS = 20_000  # texts of the world that a new tokenizer is trained on
 
@@ -124,11 +123,10 @@ def main(argv=None) -> None:
     vae = load_autoencoder(args.vae)
     vae.requires_grad_(False)
     vae.to(accelerator.device)
-    discrete = isinstance(vae, VQModel)
     if "image_codes" in args.model:
         raise SystemExit("--model: image_codes comes from the autoencoder (a VQ tokenizer as --vae trains the discrete arm)")
-    arm = {"image_codes": vae.config.num_vq_embeddings} if discrete else {}
-    config = preset(args.preset, **{**args.model, **arm, "vocab_size": tokenizer.vocab_size, "vae": vae_config_of(vae)})
+    config = preset(args.preset, **{**args.model, "image_codes": codebook_size(vae), "vocab_size": tokenizer.vocab_size,
+                                    "vae": autoencoder_config(vae)})
     model = Transfusion(config)
     if args.init_from:
         load_weights(model, args.init_from)
@@ -146,7 +144,7 @@ def main(argv=None) -> None:
         processes = f", {accelerator.num_processes} processes" if accelerator.num_processes > 1 else ""
         accelerator.print(f"{model.num_parameters() / 1e6:.2f}M parameters, {config.objective} objective{processes}")
     diffusion = Diffusion(config)
-    cache = LatentCache(vae, config.vae.image_size, encoder=image_codes if discrete else encode)
+    cache = LatentCache(vae, config.vae.image_size, encoder=to_model_images)
     rank, world = accelerator.process_index, accelerator.num_processes
 
     def loss_fn(step: int, micro: int):
@@ -171,12 +169,11 @@ def main(argv=None) -> None:
         images = []
         for k, prompt in enumerate(source.sample_prompts()):
             chat = [{"role": "user", "content": prompt}, {"role": "assistant", "content": []}]
-            if discrete:  # code by code, on the cache (there is no uncached reference of it)
-                codes, _, _ = draw_images(ckpt, [chat], defaults, [k])
-                images += to_pil(decode_codes(vae, codes))
-                continue
-            z = sample_image_naive(ckpt, chat, steps=args.sample_steps, generator=torch.Generator().manual_seed(k))
-            images += to_pil(decode(vae, z[None]))
+            if config.discrete:  # code by code, on the cache (there is no uncached reference of it)
+                z, _, _ = draw_images(ckpt, [chat], defaults, [k])
+            else:
+                z = sample_image_naive(ckpt, chat, steps=args.sample_steps, generator=torch.Generator().manual_seed(k))[None]
+            images += to_pil(from_model_images(vae, z))
         save_grid(images, len(images), args.out / "samples" / f"step{step:06d}.png")
 
     loop.run(loss_fn, on_sample)
@@ -190,23 +187,6 @@ def main(argv=None) -> None:
             cases = 0
         if cases:
             evaluate_at_end(source, args.out, cases, args.seed, accelerator.print)
-
-
-def vae_config_of(vae: AutoencoderKL | VQModel) -> VAEConfig:
-    """The VAEConfig of a loaded autoencoder (the model's config holds a copy)."""
-    return VAEConfig(
-        image_size=vae.config.sample_size, latent_channels=vae.config.latent_channels,
-        block_out_channels=tuple(vae.config.block_out_channels), layers_per_block=vae.config.layers_per_block,
-        norm_num_groups=vae.config.norm_num_groups, scaling_factor=vae.config.scaling_factor,
-    )
-
-
-def load_autoencoder(folder: Path) -> AutoencoderKL | VQModel:
-    """The frozen image autoencoder of --vae: a VAE, or a VQ tokenizer (the discrete arm),
-    as its diffusers config names it."""
-    name = json.loads((folder / "config.json").read_text()).get("_class_name") if (folder / "config.json").exists() else None
-    kind = VQModel if name == "VQModel" else AutoencoderKL
-    return kind.from_pretrained(folder, use_safetensors=True, local_files_only=True).eval()
 
 
 def shared_denominators(accelerator: Accelerator, batch) -> torch.Tensor:

@@ -38,22 +38,10 @@ class VQConfig(VAEConfig):
             data["block_out_channels"] = tuple(data["block_out_channels"])
         return cls(**data)
 
-    @property
-    def codes_per_image(self) -> int:
-        return self.latent_size**2
-
 
 def build_vq(config: VQConfig) -> VQModel:
     """An untrained VQModel with the encoder and decoder `vae.build_vae` gives the same config."""
     return VQModel(**encoder_decoder(config), num_vq_embeddings=config.codebook_size)
-
-
-def vq_config_of(vq: VQModel) -> VQConfig:
-    """The VQConfig a saved VQModel was built from."""
-    c = vq.config
-    return VQConfig(image_size=c.sample_size, latent_channels=c.latent_channels,
-                    block_out_channels=tuple(c.block_out_channels), layers_per_block=c.layers_per_block,
-                    norm_num_groups=c.norm_num_groups, codebook_size=c.num_vq_embeddings)
 
 
 @torch.no_grad()

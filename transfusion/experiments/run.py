@@ -17,20 +17,19 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..autoencoder import autoencoder_config, codebook_size, load_autoencoder
 from ..batch import IGNORE, collate
-from ..chameleon.vq import image_codes
 from ..config import preset
 from ..documents import encode_document, latents_for_documents
-from ..mask import attention_mask
 from ..model import Transfusion
+from ..pipeline import BUILT_IN
+from ..sampling import _forward
 from ..shapesworld import DEFAULT_MIXTURE
 from ..training.sources import ShapesWorldSource
-from ..vae import encode, to_tensor
 from .flops import compute_params, training_flops
 from .plan import Budget, Run
 
-ROOT = Path(__file__).resolve().parents[2]
-VAE = ROOT / "assets" / "model" / "vae"
+VAE = BUILT_IN / "vae"  # Transfusion's runs: the built-in model's autoencoder
 GRADED = ("text_to_image", "caption", "question")  # the evaluator's groups both arms can take
 HELD_OUT_SEED = 10**6  # the perplexity's captioning documents: a stream no run trains on
 LENGTH_SAMPLE = 512  # documents whose mean length sets a run's steps
@@ -96,24 +95,18 @@ def planned_steps(run: Run, budget: Budget, tokenizer, vae_config, codes: int) -
 
 
 @torch.no_grad()
-def caption_perplexity(ckpt, documents: int, batch_size: int = 32) -> float:
+def caption_perplexity(pipe, documents: int, batch_size: int = 32) -> float:
     """exp of the mean NLL per caption token (and its EOS) on image -> text documents of a
     stream no run trains on: the paper's text perplexity, on the one kind of text both arms read.
     Over the model's whole softmax: the discrete arm's code ids included, as it predicts them."""
-    config, device = ckpt.config, next(ckpt.model.parameters()).device
+    ckpt, device = pipe.checkpoint, pipe.device
+    config = ckpt.config
     source = ShapesWorldSource(HELD_OUT_SEED, {t: 0.0 for t in DEFAULT_MIXTURE} | {"image_to_text": 1.0})
-    encoder = image_codes if config.discrete else encode
-
-    def to_latents(images):
-        return encoder(ckpt.vae, to_tensor(images, config.vae.image_size).to(device)).cpu()
-
     nll, count = 0.0, 0
     for start in range(0, documents, batch_size):
-        docs = latents_for_documents([source.document(i) for i in range(start, min(start + batch_size, documents))], to_latents)
+        docs = latents_for_documents([source.document(i) for i in range(start, min(start + batch_size, documents))], pipe._latents)
         batch = collate([encode_document(d, ckpt.tokenizer, config) for d in docs], ckpt.tokenizer.pad_id).to(device)
-        mask = attention_mask(batch.doc_ids, batch.image_ids, config.images_bidirectional)
-        clean = torch.zeros(batch.latents.shape[0], device=device)
-        logits, _ = ckpt.model(batch.tokens, batch.positions, mask, batch.latents, clean, batch.patch_index)
+        logits, _ = _forward(ckpt, batch, batch.latents, torch.zeros(batch.latents.shape[0], device=device))
         scored = batch.targets != IGNORE
         nll += float(F.cross_entropy(logits[scored].float(), batch.targets[scored], reduction="sum"))
         count += int(scored.sum())
@@ -128,7 +121,7 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     from ..evaluation.cli import WithSettings
     from ..pipeline import TransfusionPipeline
     from ..tokenizer import train_tokenizer
-    from ..train import TOKENIZER_TEXTS, load_autoencoder
+    from ..train import TOKENIZER_TEXTS
 
     started = time.monotonic()
     autoencoder = train_vq(runs / budget_name, budget, time_limit) if run.arm == "chameleon" else VAE
@@ -136,9 +129,9 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
         print(f"{run.name}: the VQ tokenizer stopped at its time limit before its last step: run the same command again")
         return None
     ae = load_autoencoder(autoencoder)
-    codes = getattr(ae.config, "num_vq_embeddings", 0) if run.arm == "chameleon" else 0
+    codes = codebook_size(ae)
     tokenizer = train_tokenizer(ShapesWorldSource(0).text_corpus(TOKENIZER_TEXTS), VOCAB)  # as train.py makes it
-    vae_config = train.vae_config_of(ae)
+    vae_config = autoencoder_config(ae)
     steps, n, flops = planned_steps(run, budget, tokenizer, vae_config, codes)
     out = runs / budget_name / run.name
     resume = ["--resume"] if (out / "state" / "state.json").exists() else []
@@ -159,7 +152,7 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
         "budget": budget_name, "model": run.config_overrides, "mixture": run.mixture,
         "params": n, "tokens": state.get("seen", 0), "flops": training_flops(n, state.get("seen", 0)), "planned flops": flops,
         "steps": steps, "seconds": round(time.monotonic() - started),
-        "perplexity": caption_perplexity(pipe.checkpoint, budget.perplexity_documents), "scores": scores,
+        "perplexity": caption_perplexity(pipe, budget.perplexity_documents), "scores": scores,
     }
     results.parent.mkdir(parents=True, exist_ok=True)
     with results.open("a") as f:
