@@ -78,6 +78,23 @@ def test_a_folder_mixture_is_checked(folder):
     assert all(len(only.document(i)) == 2 and isinstance(only.document(i)[1]["content"][0], str) for i in range(20))
 
 
+def test_a_drawing_after_a_request_sometimes_says_what_it_drew_first(folder):
+    source = FolderSource(folder, seed=1, mixture={"text_to_image": 1, "image_to_text": 0, "question": 0, "edit": 0, "chat": 0})
+    by_caption = {e.caption: e for e in source.data.entries}
+    said = {"request": 0, "caption": 0}
+    for i in range(200):
+        user, assistant = source.document(i)
+        prompt = user["content"][0]
+        caption = prompt.removeprefix("draw a ")
+        kind = "caption" if prompt in by_caption else "request"
+        *words, picture = assistant["content"]
+        assert isinstance(picture, Image.Image)
+        assert words in ([], [f"here is {by_caption[caption].caption}"])
+        said[kind] += bool(words)
+    assert said["caption"] == 0  # a bare caption conditions a bare picture
+    assert 20 <= said["request"] <= 80  # about half of the ~100 requests
+
+
 def test_retrieval_finds_each_picture_clean_and_blurred_and_matches_its_reference(folder):
     catalogue = Catalogue(read_folder(folder).entries)
     assert catalogue.self_check() == []

@@ -2,7 +2,10 @@
 
 Tasks, each drawn with its weight in `FOLDER_MIXTURE` (a task the folder has no rows for is
 left out, the others keep their proportions; `--mixture` changes any of them):
-- text_to_image: user [the caption, or one of the entry's prompts] -> assistant [picture]
+- text_to_image: user [the caption, or one of the entry's prompts] -> assistant [picture]; after
+  a prompt (a request in words: "draw a thumbs up"), half the time ["here is <caption>", picture],
+  so that a chat's reply says what it drew while a bare request still conditions a bare picture
+  (the evaluator and the editor force the picture right after the request)
 - image_to_text: user [picture, "what is this?" ...] -> assistant [caption]
 - question: user [picture, question] -> assistant [answer]                (questions.jsonl)
 - edit: user [source picture, instruction] -> assistant [target picture]  (edits.jsonl)
@@ -25,6 +28,8 @@ from .format import Entry, Folder, read_folder
 
 DESCRIBE = ("describe this image", "what is in this picture?", "caption this image", "what is this?")
 FOLDER_MIXTURE: dict[str, float] = {"text_to_image": 0.45, "image_to_text": 0.2, "question": 0.1, "edit": 0.15, "chat": 0.1}
+# the share of drawings after a prompt whose reply says "here is <caption>" first
+WORDS_AFTER_REQUEST = 0.5
 # how many of the catalogue's captions the training grid draws (`sample_prompts`)
 SAMPLE_COUNT = 8
 
@@ -89,7 +94,10 @@ class FolderSource:
         if task in ("text_to_image", "image_to_text"):
             entry = self._entry(index)
             if task == "text_to_image":
-                return [_user(rng.choice((entry.caption, *entry.prompts))), _assistant(load_picture(entry.image))]
+                prompt = rng.choice((entry.caption, *entry.prompts))
+                said = prompt != entry.caption and rng.random() < WORDS_AFTER_REQUEST
+                words = (here_is(entry),) if said else ()
+                return [_user(prompt), _assistant(*words, load_picture(entry.image))]
             return [_user(load_picture(entry.image), rng.choice(DESCRIBE)), _assistant(entry.caption)]
         if task == "question":
             q = rng.choice(self.data.questions)
