@@ -14,6 +14,7 @@ from training_helpers import TINY_VAE_CONFIG, train_args
 from transfusion import TransfusionPipeline, train, train_vae
 from transfusion.autoencoder import load_autoencoder
 from transfusion.chameleon.sampling import draw_codes, draw_codes_naive
+from transfusion.evaluation.vae import read_back
 from transfusion.chameleon.vq import VQConfig, build_vq, decode_codes, image_codes
 from transfusion.checkpoint import Checkpoint
 from transfusion.config import preset
@@ -53,6 +54,8 @@ def test_the_vq_tokenizer_trains_and_round_trips(vq_dir):
     assert torch.allclose(back, vq(x).sample.clamp(-1, 1), atol=1e-5)
     with pytest.raises(ValueError, match="square grid"):
         decode_codes(vq, codes[:, :200])
+    exact, used = read_back(vq, n=4, batch=2)  # the analyser's read-back, as for the VAE
+    assert 0 <= exact <= 1 and 0 < used <= 1
 
 
 def test_images_are_code_tokens_with_the_losses_of_images(tokenizer):

@@ -2,6 +2,8 @@
 
 Encodes and decodes random renders (held-out pairs included: they must survive too) and
 reports the share whose reconstruction the analyser reads back as exactly the same scene.
+Either kind of autoencoder (`autoencoder.py`): the VAE, or the discrete arm's VQ tokenizer,
+for which it also reports the share of the codebook the renders' codes use.
 """
 
 from __future__ import annotations
@@ -11,36 +13,41 @@ import random
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL
 
+from ..autoencoder import codebook_size, from_model_images, load_autoencoder, to_model_images
 from ..shapesworld import Unreadable, analyse, random_scene, render
-from ..vae import decode, encode, to_pil, to_tensor
+from ..vae import to_pil, to_tensor
 
 
 @torch.no_grad()
-def exact_rate(vae, n: int = 1000, seed: int = 1234, batch: int = 50) -> float:
+def read_back(ae, n: int = 1000, seed: int = 1234, batch: int = 50) -> tuple[float, float | None]:
+    """(share of reconstructions read back exactly, share of the codebook used: None for a VAE)."""
     rng = random.Random(seed)
     scenes = [random_scene(rng, allow_held_out=True) for _ in range(n)]
-    exact = 0
+    exact, codes = 0, set()
     for i in range(0, n, batch):
         chunk = scenes[i:i + batch]
-        x = to_tensor([render(s) for s in chunk], vae.config.sample_size)
-        for scene, image in zip(chunk, to_pil(decode(vae, encode(vae, x)))):
+        z = to_model_images(ae, to_tensor([render(s) for s in chunk], ae.config.sample_size))
+        if codebook_size(ae):
+            codes.update(z.unique().tolist())
+        for scene, image in zip(chunk, to_pil(from_model_images(ae, z))):
             try:
                 exact += analyse(image) == scene
             except Unreadable:
                 pass
-    return exact / n
+    return exact / n, (len(codes) / codebook_size(ae) if codebook_size(ae) else None)
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m transfusion.evaluation.vae", description=__doc__)
-    p.add_argument("--vae", type=Path, required=True, help="VAE folder (diffusers format)")
+    p.add_argument("--vae", type=Path, required=True, help="autoencoder folder (diffusers format): a VAE or a VQ tokenizer")
     p.add_argument("--n", type=int, default=1000, help="random scenes to reconstruct")
     p.add_argument("--seed", type=int, default=1234, help="seed of the scenes")
     args = p.parse_args(argv)
-    vae = AutoencoderKL.from_pretrained(args.vae, use_safetensors=True, local_files_only=True).eval()
-    print(f"reconstructions read back exactly: {100 * exact_rate(vae, args.n, args.seed):.1f}% of {args.n}")
+    exact, used = read_back(load_autoencoder(args.vae), args.n, args.seed)
+    print(f"reconstructions read back exactly: {100 * exact:.1f}% of {args.n}")
+    if used is not None:
+        print(f"codebook used by their codes: {100 * used:.1f}%")
 
 
 if __name__ == "__main__":
