@@ -14,11 +14,11 @@ from training_helpers import TINY_VAE_CONFIG, train_args
 from transfusion import TransfusionPipeline, train, train_vae
 from transfusion.autoencoder import load_autoencoder
 from transfusion.chameleon.sampling import draw_codes, draw_codes_naive
-from transfusion.evaluation.vae import read_back
 from transfusion.chameleon.vq import VQConfig, build_vq, decode_codes, image_codes
 from transfusion.checkpoint import Checkpoint
 from transfusion.config import preset
 from transfusion.documents import encode_document
+from transfusion.evaluation.vae import read_back
 from transfusion.generation_config import Settings
 from transfusion.model import Transfusion
 from transfusion.shapesworld import DEFAULT_MIXTURE, random_scene, render

@@ -25,7 +25,7 @@ def test_images_of_any_size_or_mode_become_rgb_tensors():
     assert to_pil(to_tensor([rgb], 64))[0].getpixel((5, 5)) == (220, 40, 40)
 
 
-def test_exact_rate_is_a_share_of_the_scenes():
+def test_the_read_back_is_a_share_of_the_scenes():
     """The autoencoder's grade (`python -m transfusion.evaluation.vae`) runs end to end on a tiny VAE."""
     rate, used = read_back(build_vae(preset("tiny").vae).eval(), n=2, batch=2)
     assert used is None  # a VAE has no codebook

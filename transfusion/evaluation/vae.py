@@ -24,18 +24,18 @@ def read_back(ae, n: int = 1000, seed: int = 1234, batch: int = 50) -> tuple[flo
     """(share of reconstructions read back exactly, share of the codebook used: None for a VAE)."""
     rng = random.Random(seed)
     scenes = [random_scene(rng, allow_held_out=True) for _ in range(n)]
-    exact, codes = 0, set()
+    exact, codes, size = 0, set(), codebook_size(ae)
     for i in range(0, n, batch):
         chunk = scenes[i:i + batch]
         z = to_model_images(ae, to_tensor([render(s) for s in chunk], ae.config.sample_size))
-        if codebook_size(ae):
+        if size:
             codes.update(z.unique().tolist())
         for scene, image in zip(chunk, to_pil(from_model_images(ae, z))):
             try:
                 exact += analyse(image) == scene
             except Unreadable:
                 pass
-    return exact / n, (len(codes) / codebook_size(ae) if codebook_size(ae) else None)
+    return exact / n, (len(codes) / size if size else None)
 
 
 def main(argv=None) -> None:
