@@ -171,27 +171,34 @@ def test_each_task_has_its_shape():
         elif task == "chitchat":
             assert len(user) == 1 and is_good_reply(reply, finished=True) and len(doc) in (2, 4)
         elif task == "reason":
-            assert len(doc) == 2 and len(user) == 1 and read_in_words(user[0]) is not None
-            assert len(reply) == 1 and evidence_of(reply[0])
+            assert len(doc) in (2, 4, 6) and len(user) == 1 and read_in_words(user[0]) is not None
+            assert all(len(t["content"]) == 1 and isinstance(t["content"][0], str) for t in doc)
+            assert all(evidence_of(t["content"][0]) for t in doc[1::2])
         else:
             assert task == "chat" and 4 <= len(doc) <= 6
     assert set(seen) == set(TASKS)
 
 
 def test_reason_documents_say_the_scene_and_give_the_verdict_it_implies():
-    verdicts, forms = Counter(), Counter()
+    verdicts, forms, lengths = Counter(), Counter(), Counter()
     for i in range(400):
-        (said,), (reply,) = (t["content"] for t in document(i, mixture={"reason": 1.0}))
-        caption, question = read_in_words(said)
+        doc = document(i, mixture={"reason": 1.0})
+        lengths[len(doc) // 2] += 1
+        (said,) = doc[0]["content"]
+        caption, first = read_in_words(said)
         scene = parse_caption(caption)
-        assert evidence_of(reply) in (f"there is {caption}", f"the background is {scene.background}")
-        try:
-            form = new_question_form(question)
-        except ValueError:  # people's words: no parser, the evidence check above still holds
-            continue
-        assert form in EVIDENCE_FORMS and reply == answer_new(scene, question)
-        verdicts[verdict_of(reply)] += 1
-        forms[form] += 1
+        questions = [first] + [t["content"][0] for t in doc[2::2]]  # later ones: the scene not said again
+        assert len(set(questions)) == len(questions)
+        for question, (reply,) in zip(questions, (t["content"] for t in doc[1::2])):
+            assert evidence_of(reply) in (f"there is {caption}", f"the background is {scene.background}")
+            try:
+                form = new_question_form(question)
+            except ValueError:  # people's words: no parser, the evidence check above still holds
+                continue
+            assert form in EVIDENCE_FORMS and reply == answer_new(scene, question)
+            verdicts[verdict_of(reply)] += 1
+            forms[form] += 1
+    assert set(lengths) == {1, 2, 3}  # one to three questions a scene
     assert set(forms) == set(EVIDENCE_FORMS)
     assert verdicts["yes"] > 20 and verdicts["no"] > 20  # both verdicts, not one safe guess
     assert read_in_words("there is nothing here") is None and read_in_words("draw a red circle. now") is None

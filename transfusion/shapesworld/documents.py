@@ -25,7 +25,8 @@ Tasks (weights in `DEFAULT_MIXTURE`, any of them may be changed or zeroed):
   -> assistant [a short text reply: what it draws, and an example request]; sometimes followed
   by a drawing request
 - reason: user ["there is <caption>. <a yes/no or count question>"] -> assistant [the same
-  evidence, then the verdict]: text only. The image questions of these forms leave the model to
+  evidence, then the verdict], then up to two more such questions about the same scene (the
+  scene not said again, as a question about a picture leaves it in the context): text only. The image questions of these forms leave the model to
   learn the comparison of what it wrote with what was asked from one bit per picture; here the
   same step is taught from words, cheaply (no image tokens)
 No scene, instruction or edit result ever holds a held-out colour-shape pair, and no text uses
@@ -67,6 +68,7 @@ DEFAULT_MIXTURE: dict[str, float] = {
 NATURAL_P = 0.5  # share of a chat's requests, instructions and questions said in people's words
 CHITCHAT_THEN_DRAW_P = 0.3  # share of chitchat documents that go on with a drawing request
 CANONICAL_PROMPT_P = 0.4  # share of text-to-image prompts that are the canonical caption
+MAX_REASON_QUESTIONS = 3  # a scene said once in words, then asked about up to this many times
 MAX_CHAT_IMAGES = 3  # keeps a chat within a few hundred tokens (an image costs config.image_tokens)
 
 DESCRIBE_PROMPTS: tuple[str, ...] = (
@@ -188,9 +190,16 @@ def chitchat(rng: random.Random) -> Document:
 
 def reason(rng: random.Random) -> Document:
     scene = random_scene(rng)
-    q = random_new_question(rng, scene, form=rng.choice(EVIDENCE_FORMS))
-    text = phrase_question(q, rng) if rng.random() < NATURAL_P else q.question
-    return [user(in_words(scene, text)), assistant(q.answer)]
+    doc: Document = []
+    asked: set[str] = set()
+    for _ in range(rng.randint(1, MAX_REASON_QUESTIONS)):
+        q = random_new_question(rng, scene, form=rng.choice(EVIDENCE_FORMS))
+        if q.question in asked:  # never the same question twice, as in a chat
+            continue
+        asked.add(q.question)
+        text = phrase_question(q, rng) if rng.random() < NATURAL_P else q.question
+        doc += [user(in_words(scene, text) if not doc else text), assistant(q.answer)]
+    return doc
 
 
 # ---------------------------------------------------------------- chat
