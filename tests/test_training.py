@@ -103,6 +103,10 @@ def test_a_folder_with_edits_and_questions_trains_and_is_evaluated_at_the_end(va
     assert (shipped / "NOTICE").read_text() == "credits"
     assert sorted(p.name for p in (shipped / "examples").iterdir()) == sorted(
         p.name for p in (tmp_path / "run" / "model" / "examples").iterdir())
+    # an unchanged autoencoder is copied as it was: no load path of this machine in its config
+    for name in ("config.json", "diffusion_pytorch_model.safetensors"):
+        assert (shipped / "vae" / name).read_bytes() == (tmp_path / "run" / "model" / "vae" / name).read_bytes()
+    assert "_name_or_path" not in (shipped / "vae" / "config.json").read_text()
 
 
 def test_the_autoencoder_check_reconstructs_every_folder_picture(vae_dir, tmp_path):

@@ -26,6 +26,17 @@ def load_autoencoder(folder: str | Path) -> AutoencoderKL | VQModel:
     return kind.from_pretrained(folder, use_safetensors=True, local_files_only=True).eval()
 
 
+def save_autoencoder(ae: AutoencoderKL | VQModel, folder: str | Path) -> None:
+    """Write an autoencoder folder that says nothing of where it was read from: diffusers keeps
+    the load path as `_name_or_path` in the config, so a copy of an unchanged autoencoder would
+    differ from its source by a path of the machine that wrote it."""
+    ae.save_pretrained(folder, safe_serialization=True)
+    config = Path(folder) / "config.json"
+    saved = json.loads(config.read_text())
+    if saved.pop("_name_or_path", None) is not None:
+        config.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+
+
 def autoencoder_config(ae: AutoencoderKL | VQModel) -> VAEConfig:
     """The VAEConfig of a loaded autoencoder (the model's config holds a copy)."""
     c = ae.config

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL, VQModel
 
-from .autoencoder import codebook_size, load_autoencoder
+from .autoencoder import codebook_size, load_autoencoder, save_autoencoder
 from .config import TransfusionConfig
 from .diffusion import SAMPLERS
 from .generation_config import Settings, load_generation_config, save_generation_config
@@ -51,7 +51,7 @@ class Checkpoint:
         self.config.save(path / "config.json")
         save_weights(self.model, path, max_shard_mb)
         self.tokenizer.save(path / "tokenizer.model")
-        self.vae.save_pretrained(path / "vae", safe_serialization=True)
+        save_autoencoder(self.vae, path / "vae")
         save_generation_config(self.defaults, path)
 
     @classmethod

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .autoencoder import save_autoencoder
 from .config import VAEConfig
 from .training.grid import save_grid
 from .training.loop import LoopSettings, TrainLoop, make_accelerator, micro_batch_indices, step_seed
@@ -106,12 +107,12 @@ def main(argv=None) -> None:
     if accelerator.is_main_process:
         final = loop.ema_model(make)
         if args.kind == "vq":
-            final.vq.save_pretrained(args.out / "vq", safe_serialization=True)
+            save_autoencoder(final.vq, args.out / "vq")
             accelerator.print(f"saved {args.out / 'vq'}")
             return
         scale = measure_scaling_factor(final.vae, [source.image(SCALE_INDEX + i) for i in range(256)], config.image_size)
         final.vae.register_to_config(scaling_factor=scale)
-        final.vae.save_pretrained(args.out / "vae", safe_serialization=True)
+        save_autoencoder(final.vae, args.out / "vae")
         accelerator.print(f"saved {args.out / 'vae'} (scaling factor {scale:.4f})")
 
 
