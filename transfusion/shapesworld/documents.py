@@ -26,9 +26,10 @@ Tasks (weights in `DEFAULT_MIXTURE`, any of them may be changed or zeroed):
   by a drawing request
 - reason: user ["there is <caption>. <a yes/no or count question>"] -> assistant [the same
   evidence, then the verdict], then up to two more such questions about the same scene (the
-  scene not said again, as a question about a picture leaves it in the context): text only. The image questions of these forms leave the model to
-  learn the comparison of what it wrote with what was asked from one bit per picture; here the
-  same step is taught from words, cheaply (no image tokens)
+  scene not said again, as a question about a picture leaves it in the context): text only.
+  The image questions of these forms leave the model to learn the comparison of what it wrote
+  with what was asked from one bit per picture; here the same step is taught from words,
+  cheaply (no image tokens)
 No scene, instruction or edit result ever holds a held-out colour-shape pair, and no text uses
 a held-out phrasing (`requests`, `more_questions`, `edit_phrasings`, `chitchat`).
 """
