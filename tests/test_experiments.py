@@ -99,14 +99,18 @@ TINY_BUDGET = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3,
 def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     results = tmp_path / "results.jsonl"
     for name in ("compare-transfusion-S", "compare-chameleon-S"):
-        line = execute(find(name), TINY_BUDGET, "tiny", tmp_path / "runs", results)
+        line = execute(find(name), TINY_BUDGET, "tiny", tmp_path / "runs", results, stages=tmp_path / "stages")
         assert line["steps"] >= 1 and line["tokens"] > 0 and line["perplexity"] > 1
         assert set(line["scores"]) >= {"text_to_image", "caption", "question"} and "edit" not in line["scores"]
     rows = read_results(results)
     t, c = rows["compare-transfusion-S"], rows["compare-chameleon-S"]
     # matched compute: the same planned 6 N D, and fewer documents' worth of steps for 4x longer pictures
     assert t["planned flops"] == c["planned flops"] and c["steps"] < t["steps"]
-    assert (tmp_path / "runs" / "tiny" / "vq" / "vq" / "config.json").exists()
+    kept = tmp_path / "stages" / "experiments-vq-tiny"  # the tokenizer, kept for every later Chameleon run
+    assert (kept / "config.json").exists()
+    (tmp_path / "runs" / "tiny" / "vq").rename(tmp_path / "scratch-lost")  # runs/ is scratch: a new session has none
+    again = execute(find("compare-chameleon-S"), TINY_BUDGET, "tiny", tmp_path / "runs2", results, stages=tmp_path / "stages")
+    assert again["steps"] == c["steps"] and not (tmp_path / "runs2" / "tiny" / "vq").exists()
     cli.main(["report", "--results", str(results), "--page", str(tmp_path / "page.md")])
     assert "| chameleon | S |" in (tmp_path / "page.md").read_text()
     assert Path(tmp_path / "page.md").exists()

@@ -68,10 +68,12 @@ def test_new_questions_of_a_known_scene():
 
 def test_yes_no_and_count_answers_say_what_the_picture_shows_first():
     full = {q.question: q.answer for q in new_questions_for(SCENE)}
-    caption = ("a small red circle in the top left corner, a large blue circle in the center and "
-               "a small red square in the bottom right corner on a black background")
-    assert full["is there a triangle?"] == f"there is {caption}, so no"
-    assert full["how many red shapes are there?"] == f"there is {caption}, so two"
+    shapes = "the shapes are a red circle, a blue circle and a red square"  # the caption's order
+    assert full["is there a triangle?"] == f"{shapes}, so no"
+    assert full["how many red shapes are there?"] == f"{shapes}, so two"
+    assert full["is there a blue circle?"] == f"{shapes}, so yes"
+    one = Scene("white", (Obj("diamond", "orange", "large", 1, 1),))
+    assert answer_new(one, "how many circles are there?") == "the shape is an orange diamond, so none"
     assert full["is the background gray?"] == "the background is black, so no"
     assert full["which shape is blue?"] == "circle" and full["what is at the top?"] == "nothing"
     assert {q.form for q in new_questions_for(SCENE) if q.answer != verdict_of(q.answer)} == set(EVIDENCE_FORMS)

@@ -2,15 +2,18 @@
 it, and append one line to the results file that `report` reads.
 
 Transfusion's runs use the built-in model's autoencoder (assets/model/vae); the Chameleon runs
-use a VQ tokenizer of the same architecture, trained the same way (`train_vae --kind vq`, the
-one in runs/experiments/<budget>/vq, which the first Chameleon run trains if it is missing). A run stopped by its
-time limit is resumed by the same command; it is graded once its last step is done.
+use a VQ tokenizer of the same architecture, trained the same way (`train_vae --kind vq`, in
+runs/experiments/<budget>/vq, by the first Chameleon run that finds none). Once trained it is kept
+in stages/experiments-vq-<budget>, a folder to commit: runs/ is scratch, and every later Chameleon
+run of that budget must read the same tokenizer. A run stopped by its time limit is resumed by the
+same command; it is graded once its last step is done.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from .flops import compute_params, training_flops
 from .plan import Budget, Run
 
 VAE = BUILT_IN / "vae"  # Transfusion's runs: the built-in model's autoencoder
+STAGES = Path(__file__).resolve().parents[2] / "stages"  # trained weights kept in the repository, not shipped
 GRADED = ("text_to_image", "caption", "question")  # the evaluator's groups both arms can take
 HELD_OUT_SEED = 10**6  # the perplexity's captioning documents: a stream no run trains on
 LENGTH_SAMPLE = 512  # documents whose mean length sets a run's steps
@@ -45,11 +49,19 @@ def vq_folder(runs: Path) -> Path:
     return runs / "vq" / "vq"
 
 
-def train_vq(runs: Path, budget: Budget, time_limit: float) -> Path:
+def kept_vq(stages: Path, budget_name: str) -> Path:
+    """Where a budget's trained tokenizer is kept (committed) for every Chameleon run of it."""
+    return stages / f"experiments-vq-{budget_name}"
+
+
+def train_vq(runs: Path, budget: Budget, time_limit: float, kept: Path) -> Path | None:
     """The discrete arm's tokenizer: the built-in VAE's architecture and recipe, a codebook
-    instead of the KL term (`VQConfig`'s defaults are that architecture)."""
+    instead of the KL term (`VQConfig`'s defaults are that architecture). The kept one if there
+    is one; else trained (resumably) and copied to `kept`; None while its time limit stops it."""
     from .. import train_vae
 
+    if (kept / "config.json").exists():
+        return kept
     out = runs / "vq"
     state = out / "state" / "state.json"
     if _steps_done(state) < budget.vq_steps:
@@ -57,7 +69,10 @@ def train_vq(runs: Path, budget: Budget, time_limit: float) -> Path:
         train_vae.main(["--kind", "vq", "--out", str(out), "--steps", str(budget.vq_steps), "--batch-size", "32",
                         "--log-every", "50", "--save-every", "250", "--sample-every", "500",
                         "--time-limit", str(time_limit), *resume])
-    return vq_folder(runs) if _steps_done(state) >= budget.vq_steps else None
+    if _steps_done(state) < budget.vq_steps:
+        return None
+    shutil.copytree(vq_folder(runs), kept)
+    return kept
 
 
 def _steps_done(state: Path) -> int:
@@ -113,9 +128,10 @@ def caption_perplexity(pipe, documents: int, batch_size: int = 32) -> float:
     return math.exp(nll / count)
 
 
-def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Path, time_limit: float = 0.0) -> dict | None:
-    """Train, grade and record `run` at `budget` (named `budget_name`, its folder under `runs`);
-    None when the time limit stopped it first (run it again)."""
+def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Path, time_limit: float = 0.0,
+            stages: Path = STAGES) -> dict | None:
+    """Train, grade and record `run` at `budget` (named `budget_name`, its folder under `runs`,
+    its VQ tokenizer kept under `stages`); None when the time limit stopped it first (run it again)."""
     from .. import train
     from ..evaluation import evaluate
     from ..evaluation.cli import WithSettings
@@ -124,7 +140,8 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     from ..train import TOKENIZER_TEXTS
 
     started = time.monotonic()
-    autoencoder = train_vq(runs / budget_name, budget, time_limit) if run.arm == "chameleon" else VAE
+    vq = kept_vq(stages, budget_name)
+    autoencoder = train_vq(runs / budget_name, budget, time_limit, vq) if run.arm == "chameleon" else VAE
     if autoencoder is None:
         print(f"{run.name}: the VQ tokenizer stopped at its time limit before its last step: run the same command again")
         return None

@@ -3,10 +3,14 @@
 Two halves, both graded exactly like the canonical questions:
 - seven new forms (yes/no, "which shape is red?", "what is in the top left corner?", counts of a
   colour or a shape), each with a canonical text and a canonical answer. A yes/no or count
-  answer first says what the picture shows, then its verdict ("there is a large red circle ...
-  on a gray background, so yes"): the model reads its own words to decide, which it learns
-  far sooner than a bare "yes" (a one-token answer decided from the image stayed at chance
-  through 29,000 steps). `verdict_of` takes the verdict back out; it is what is graded. `new_questions_for`
+  answer first says what the picture shows, then its verdict ("the shapes are a red circle and
+  a blue square, so yes"): the model reads its own words to decide, which it learns far sooner
+  than a bare "yes" (a one-token answer decided from the image stayed at chance through 29,000
+  steps). The evidence is the objects' colours and shapes alone, the words a verdict compares
+  with what was asked, right before it: with the whole caption as evidence (stages 9 to 11) the
+  caption was right 500 times in 500 and "is there a {shape}?" still at chance (50 %, and 52 %
+  with the scene said in words), the asked word to be found in a sentence of up to 40 tokens.
+  `verdict_of` takes the verdict back out; it is what is graded. `new_questions_for`
   lists every valid one of a scene; `answer_new` reads the text back (written apart on purpose;
   a test checks that they agree, as for `questions.py`). `random_new_question` draws one so
   that present and absent things are asked about half and half ("yes" as often as "no").
@@ -22,7 +26,7 @@ from __future__ import annotations
 import random
 import re
 
-from .captions import BACKGROUND_WORDS, POSITION_WORDS, canonical_caption
+from .captions import BACKGROUND_WORDS, POSITION_WORDS, canonical_caption, join_list
 from .questions import Question
 from .words import alternatives, article, phrase_finder, without_slots
 from .world import BACKGROUNDS, CELL_OF_POSITION, COLOURS, HELD_OUT_PAIRS, POSITIONS, SHAPES, SIZES, TRAINING_PAIRS, Scene
@@ -66,12 +70,17 @@ def object_answer(size: str, colour: str, shape: str) -> str:
 def with_evidence(scene: Scene, form: str, verdict: str) -> str:
     """The answer of an EVIDENCE_FORMS question: what the picture shows, then the verdict.
 
-    'the background is {background}, so {verdict}' for `is_background`; otherwise
-    'there is {canonical caption}, so {verdict}'.
+    'the background is {background}, so {verdict}' for `is_background`; for the object forms
+    every object's colour and shape in the caption's order, 'the shapes are a red circle and a
+    blue square, so {verdict}' ('the shape is a red circle, ...' for one object).
     """
     if form not in EVIDENCE_FORMS:
         raise ValueError(f"{form!r} answers without evidence; forms with evidence: {EVIDENCE_FORMS}")
-    seen = f"the background is {scene.background}" if form == "is_background" else f"there is {canonical_caption(scene)}"
+    if form == "is_background":
+        seen = f"the background is {scene.background}"
+    else:
+        objects = join_list([f"{article(o.colour)} {o.colour} {o.shape}" for o in scene.objects])
+        seen = f"the shapes are {objects}" if len(scene.objects) > 1 else f"the shape is {objects}"
     return f"{seen}{VERDICT_SEPARATOR}{verdict}"
 
 
