@@ -93,7 +93,7 @@ def test_every_run_has_a_unique_name_and_known_baseline():
         find("compare-everything")
 
 
-TINY_BUDGET = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3, vq_steps=2)
+TINY_BUDGET = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3, vq_steps=2, read_back_scenes=2)
 
 
 def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
@@ -101,6 +101,7 @@ def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     for name in ("compare-transfusion-S", "compare-chameleon-S"):
         line = execute(find(name), TINY_BUDGET, "tiny", tmp_path / "runs", results, stages=tmp_path / "stages")
         assert line["steps"] >= 1 and line["tokens"] > 0 and line["perplexity"] > 1
+        assert 0 <= line["autoencoder read back"] <= 1
         assert set(line["scores"]) >= {"text_to_image", "caption", "question"} and "edit" not in line["scores"]
     rows = read_results(results)
     t, c = rows["compare-transfusion-S"], rows["compare-chameleon-S"]

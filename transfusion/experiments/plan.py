@@ -36,6 +36,7 @@ class Budget:
     cases: int  # evaluator cases a group
     perplexity_documents: int  # held-out captioning documents the text perplexity is measured on
     vq_steps: int  # training steps of the discrete arm's tokenizer
+    read_back_scenes: int = 1000  # renders whose reconstruction through the run's autoencoder is read back
 
 
 BUDGETS = {

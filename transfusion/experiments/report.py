@@ -90,12 +90,16 @@ def comparison(rows: dict[str, dict]) -> tuple[list[dict], str]:
     runs = sorted((r for r in rows.values() if r["group"] == "comparison"), key=lambda r: (r["flops"], r["arm"]))
     if not runs:
         return [], "No comparison run has finished yet."
-    lines = ["| arm | size | N | tokens | FLOPs | " + " | ".join(m for m, _ in METRICS) + " |",
-             "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in METRICS) + " |"]
+    lines = ["| arm | size | N | tokens | FLOPs | " + " | ".join(m for m, _ in METRICS) + " | autoencoder read back |",
+             "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in METRICS) + " | ---: |"]
     for r in runs:
+        ceiling = f"{100 * r['autoencoder read back']:.1f} %" if "autoencoder read back" in r else ""
         lines.append(f"| {r['arm']} | {r['size']} | {r['params']:,} | {r['tokens']:,} | {r['flops']:.2e} | "
-                     + " | ".join(shown(r, w) for _, w in METRICS) + " |")
-    lines += ["", "| metric | parity FLOP ratio (Transfusion / Chameleon) |", "| --- | ---: |"]
+                     + " | ".join(shown(r, w) for _, w in METRICS) + f" | {ceiling} |")
+    lines += ["", "The last column is the share of random renders (the budget's `read_back_scenes`) that the"
+              " analyser reads back exactly after a round trip through the run's autoencoder (the VAE, or"
+              " the Chameleon arm's VQ tokenizer): a ceiling on that run's exact scenes.",
+              "", "| metric | parity FLOP ratio (Transfusion / Chameleon) |", "| --- | ---: |"]
     for name, where in METRICS:
         points = {arm: [(r["flops"], loss_form(r, where)) for r in runs if r["arm"] == arm] for arm in ARMS}
         ratio = parity_ratio(points["transfusion"], points["chameleon"])

@@ -135,6 +135,7 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     from .. import train
     from ..evaluation import evaluate
     from ..evaluation.cli import WithSettings
+    from ..evaluation.vae import read_back
     from ..pipeline import TransfusionPipeline
     from ..tokenizer import train_tokenizer
     from ..train import TOKENIZER_TEXTS
@@ -170,6 +171,8 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
         "params": n, "tokens": state.get("seen", 0), "flops": training_flops(n, state.get("seen", 0)), "planned flops": flops,
         "steps": steps, "seconds": round(time.monotonic() - started),
         "perplexity": caption_perplexity(pipe, budget.perplexity_documents), "scores": scores,
+        # the ceiling its autoencoder puts on an exact scene: the share of renders read back exactly
+        "autoencoder read back": read_back(ae, budget.read_back_scenes)[0],
     }
     results.parent.mkdir(parents=True, exist_ok=True)
     with results.open("a") as f:
