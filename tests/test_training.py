@@ -59,8 +59,12 @@ def test_a_warm_start_keeps_weights_tokenizer_and_sampling_defaults(vae_dir, tmp
 
     train.main(train_args(vae_dir, tmp_path / "first", 2))
     save_generation_config(Settings(steps=7), tmp_path / "first" / "model")
-    train.main(train_args(vae_dir, tmp_path / "warm", 1, "--init-from", str(tmp_path / "first" / "model"), "--lr", "0"))
+    warm_args = train_args(vae_dir, tmp_path / "warm", 1, "--init-from", str(tmp_path / "first" / "model"), "--lr", "0")
+    k = warm_args.index("--model")
+    del warm_args[k:k + 2]  # no --model: the checkpoint's own config, not the preset's (whose objective is epsilon)
+    train.main(warm_args)
     first, warm = (Checkpoint.from_pretrained(tmp_path / run / "model") for run in ("first", "warm"))
+    assert first.config.objective == "flow" and warm.config == first.config
     assert warm.defaults == Settings(steps=7)
     assert (tmp_path / "warm" / "tokenizer.model").read_bytes() == (tmp_path / "first" / "model" / "tokenizer.model").read_bytes()
     a, b = first.model.state_dict(), warm.model.state_dict()

@@ -27,7 +27,7 @@ from accelerate import Accelerator
 from .autoencoder import autoencoder_config, codebook_size, from_model_images, load_autoencoder, to_model_images
 from .batch import collate
 from .checkpoint import Checkpoint
-from .config import preset
+from .config import TransfusionConfig, preset
 from .diffusion import Diffusion
 from .documents import cfg_dropout, encode_document, latents_for_documents
 from .generation import draw_images
@@ -50,7 +50,7 @@ TOKENIZER_TEXTS = 20_000  # texts of the world that a new tokenizer is trained o
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", type=Path, help="JSON file whose keys are any of these flags (with _ for -), plus 'model'")
-    p.add_argument("--preset", default="small", help="model preset (transfusion.config.PRESETS)")
+    p.add_argument("--preset", default="small", help="model preset (transfusion.config.PRESETS); a warm start (--init-from) takes its checkpoint's config instead")
     p.add_argument("--model", type=json.loads, default={}, help="JSON dict of TransfusionConfig overrides")
     p.add_argument("--vae", type=Path,
                    help="trained VAE folder (diffusers format, from transfusion.train_vae); a VQ tokenizer's "
@@ -114,6 +114,17 @@ def make_tokenizer(args, source) -> Tokenizer:
     return train_tokenizer(source.text_corpus(TOKENIZER_TEXTS), args.vocab_size)
 
 
+def model_config(args, tokenizer, vae) -> TransfusionConfig:
+    """The model to train: a warm start's own config (its objective, sizes and patches: weights
+    trained for one objective do not serve another), else `--preset`; `--model` overrides either.
+    The vocabulary and the image format come from the tokenizer and the autoencoder."""
+    fixed = {"image_codes": codebook_size(vae), "vocab_size": tokenizer.vocab_size, "vae": autoencoder_config(vae)}
+    if args.init_from:
+        base = TransfusionConfig.load(args.init_from / "config.json").to_dict()
+        return TransfusionConfig(**{**base, **args.model, **fixed})
+    return preset(args.preset, **{**args.model, **fixed})
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     accelerator = make_accelerator(args.precision)
@@ -125,8 +136,7 @@ def main(argv=None) -> None:
     vae.to(accelerator.device)
     if "image_codes" in args.model:
         raise SystemExit("--model: image_codes comes from the autoencoder (a VQ tokenizer as --vae trains the discrete arm)")
-    config = preset(args.preset, **{**args.model, "image_codes": codebook_size(vae), "vocab_size": tokenizer.vocab_size,
-                                    "vae": autoencoder_config(vae)})
+    config = model_config(args, tokenizer, vae)
     model = Transfusion(config)
     if args.init_from:
         load_weights(model, args.init_from)
