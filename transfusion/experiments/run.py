@@ -45,10 +45,6 @@ def full_mixture(run: Run) -> dict[str, float]:
     return {t: 0.0 for t in DEFAULT_MIXTURE} | run.mixture
 
 
-def vq_folder(runs: Path) -> Path:
-    return runs / "vq" / "vq"
-
-
 def kept_vq(stages: Path, budget_name: str) -> Path:
     """Where a budget's trained tokenizer is kept (committed) for every Chameleon run of it."""
     return stages / f"experiments-vq-{budget_name}"
@@ -71,7 +67,7 @@ def train_vq(runs: Path, budget: Budget, time_limit: float, kept: Path) -> Path 
                         "--time-limit", str(time_limit), *resume])
     if _steps_done(state) < budget.vq_steps:
         return None
-    shutil.copytree(vq_folder(runs), kept)
+    shutil.copytree(out / "vq", kept)  # where train_vae saves it
     return kept
 
 
