@@ -17,6 +17,7 @@ from transfusion.evaluation.cases import TEXT_TO_IMAGE_GROUPS
 from transfusion.evaluation.score import ATTRIBUTES, Tally, normalise, score_attributes
 from transfusion.shapesworld.edits import EDIT_KINDS
 from transfusion.shapesworld.questions import QUESTION_FORMS
+from transfusion.shapesworld.analyse import analyse
 from transfusion.shapesworld.world import Obj, Scene
 
 REPO = Path(__file__).resolve().parents[1]
@@ -240,3 +241,31 @@ def test_the_evidence_check_tells_evidence_from_verdict():
     contrary, _ = evidence_and_verdicts(prepared(Contrary()), cases=3)
     assert all(v == 0 or not k[2] for k, v in contrary.items() if k[0] in ("is_there_shape", "is_background"))
     assert all(k[1] for k in contrary)
+
+
+def test_near_misses_are_absent_pairs_sharing_a_colour_or_shape():
+    from transfusion.evaluation.evidence import near_miss_verdicts
+
+    class Recording(OracleModel):
+        def __init__(self):
+            super().__init__()
+            self.asked = []
+
+        def answer(self, image, question):
+            scene = analyse(image)
+            colour, shape = question.removesuffix("?").split()[-2:]
+            self.asked.append((scene.find(colour, shape), any(o.colour == colour or o.shape == shape for o in scene.objects)))
+            return super().answer(image, question)
+
+    oracle = Recording()
+    assert near_miss_verdicts(oracle, cases=20) == (20, 20, 20)
+    assert len(oracle.asked) == 20 and all(not found and shared for found, shared in oracle.asked)
+
+    class AlwaysYes(OracleModel):  # a model that compares nothing, and says so
+        def answer(self, image, question):
+            return "yes"
+
+        def chat(self, messages, seed=0):
+            return ["yes"]
+
+    assert near_miss_verdicts(AlwaysYes(), cases=5) == (5, 0, 0)

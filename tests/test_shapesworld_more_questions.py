@@ -1,5 +1,6 @@
 """New question forms and paraphrased questions: canonical answers, balance, held-out phrasings."""
 
+import hashlib
 import random
 import re
 from collections import Counter
@@ -69,11 +70,14 @@ def test_new_questions_of_a_known_scene():
 def test_yes_no_and_count_answers_say_what_the_picture_shows_first():
     full = {q.question: q.answer for q in new_questions_for(SCENE)}
     shapes = "the shapes are a red circle, a blue circle and a red square"  # the caption's order
-    assert full["is there a triangle?"] == f"{shapes}, so no"
     assert full["how many red shapes are there?"] == f"{shapes}, so two"
     assert full["is there a blue circle?"] == f"{shapes}, so yes"
+    # asked about a shape alone: the shapes alone, each where a colour would be
+    assert full["is there a triangle?"] == "the shapes are a circle, a circle and a square, so no"
+    assert full["how many circles are there?"] == "the shapes are a circle, a circle and a square, so two"
     one = Scene("white", (Obj("diamond", "orange", "large", 1, 1),))
-    assert answer_new(one, "how many circles are there?") == "the shape is an orange diamond, so none"
+    assert answer_new(one, "how many circles are there?") == "the shape is a diamond, so none"
+    assert answer_new(one, "is there an orange circle?") == "the shape is an orange diamond, so no"
     assert full["is the background gray?"] == "the background is black, so no"
     assert full["which shape is blue?"] == "circle" and full["what is at the top?"] == "nothing"
     assert {q.form for q in new_questions_for(SCENE) if q.answer != verdict_of(q.answer)} == set(EVIDENCE_FORMS)
@@ -129,6 +133,31 @@ def test_random_new_questions_are_balanced():
         n = sum(by_form[form].values())
         assert abs(by_form[form][absent] / n - 0.5) < 0.05, (form, by_form[form])
     assert sum(by_form["which_shape"].values()) > 700
+
+
+def test_near_misses_ask_about_a_colour_or_shape_that_is_there():
+    """With near_miss_p=1 every absent 'is there a {colour} {shape}?' shares a colour or a shape
+    with an object there (when the scene allows one); without, most do not, and the draw is the
+    one it always was."""
+    def absent_shares(near_miss_p: float, seed: int = 4) -> tuple[int, int]:
+        rng, shared, n = random.Random(seed), 0, 0
+        for _ in range(600):
+            scene = random_scene(rng)
+            q = random_new_question(rng, scene, "is_there_object", near_miss_p=near_miss_p)
+            if verdict_of(q.answer) == "no":
+                colour, shape = q.question.removesuffix("?").split()[-2:]
+                shared += any(o.colour == colour or o.shape == shape for o in scene.objects)
+                n += 1
+        return shared, n
+
+    shared, n = absent_shares(1.0)
+    assert n > 200 and shared == n
+    shared, n = absent_shares(0.0)
+    assert shared < 0.8 * n
+    # no near misses asked (the evaluator): the very questions drawn before near misses existed
+    rng = random.Random(9)
+    drawn = [random_new_question(rng, random_scene(rng)).question for _ in range(300)]
+    assert hashlib.sha256("|".join(drawn).encode()).hexdigest()[:16] == "8bd4564252b3eb55"
 
 
 def test_random_new_question_of_a_form_and_refusals():

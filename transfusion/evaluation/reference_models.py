@@ -17,7 +17,7 @@ from ..shapesworld.analyse import analyse
 from ..shapesworld.captions import canonical_caption, parse_caption
 from ..shapesworld.chitchat import reply_for
 from ..shapesworld.edits import parse_edit
-from ..shapesworld.more_questions import read_in_words
+from ..shapesworld.more_questions import answer_new, new_question_form, read_in_words
 from ..shapesworld.questions import ANSWER_WORDS, answer
 from ..shapesworld.render import render
 from ..shapesworld.world import random_scene
@@ -34,6 +34,15 @@ def _images_of(content) -> list[Image.Image]:
     if isinstance(content, str):
         return []
     return [p for p in content if isinstance(p, Image.Image)]
+
+
+def _answer(scene, question: str) -> str:
+    """The canonical answer to a question in canonical words, of the contract's forms or the new ones."""
+    try:
+        new_question_form(question)
+    except ValueError:
+        return answer(scene, question)
+    return answer_new(scene, question)
 
 
 class OracleModel:
@@ -59,7 +68,7 @@ class OracleModel:
 
     def answer(self, image: Image.Image, question: str) -> str:
         scene = analyse(image)
-        return self.answers.get((question, scene)) or answer(scene, question)
+        return self.answers.get((question, scene)) or _answer(scene, question)
 
     def edit(self, image: Image.Image, instruction: str, seed: int = 0) -> Image.Image:
         scene = analyse(image)
@@ -84,7 +93,7 @@ class OracleModel:
             return [f"here is {canonical_caption(scene)}", render(scene)]
         if (said := read_in_words(text)) is not None:  # a scene said in words, and a question about it
             scene = parse_caption(said[0])
-            return [self.answers.get((said[1], scene)) or answer(scene, said[1])]
+            return [self.answers.get((said[1], scene)) or _answer(scene, said[1])]
         images = [im for m in messages for im in _images_of(m["content"])]
         if not images:
             return ["please draw or upload an image first"]
@@ -92,7 +101,7 @@ class OracleModel:
         try:
             edited = parse_edit(text, scene).apply(scene)
         except ValueError:
-            return [answer(scene, text)]
+            return [_answer(scene, text)]
         return [f"here is {canonical_caption(edited)}", render(edited)]
 
 

@@ -69,6 +69,7 @@ DEFAULT_MIXTURE: dict[str, float] = {
 NATURAL_P = 0.5  # share of a chat's requests, instructions and questions said in people's words
 CHITCHAT_THEN_DRAW_P = 0.3  # share of chitchat documents that go on with a drawing request
 CANONICAL_PROMPT_P = 0.4  # share of text-to-image prompts that are the canonical caption
+NEAR_MISS_P = 0.5  # share of absent 'is there a {colour} {shape}?' asked about a colour or shape that is there
 MAX_REASON_QUESTIONS = 3  # a scene said once in words, then asked about up to this many times
 MAX_CHAT_IMAGES = 3  # keeps a chat within a few hundred tokens (an image costs config.image_tokens)
 
@@ -142,7 +143,7 @@ def edit(rng: random.Random) -> Document:
 
 def natural_question_of(rng: random.Random, scene: Scene) -> tuple[Question, str]:
     """A question (of the five forms or the new ones) with its answer, and how people word it."""
-    q = random_new_question(rng, scene) if rng.random() < 0.6 else pick_question(rng, scene)
+    q = random_new_question(rng, scene, near_miss_p=NEAR_MISS_P) if rng.random() < 0.6 else pick_question(rng, scene)
     return q, phrase_question(q, rng)
 
 
@@ -194,7 +195,7 @@ def reason(rng: random.Random) -> Document:
     doc: Document = []
     asked: set[str] = set()
     for _ in range(rng.randint(1, MAX_REASON_QUESTIONS)):
-        q = random_new_question(rng, scene, form=rng.choice(EVIDENCE_FORMS))
+        q = random_new_question(rng, scene, form=rng.choice(EVIDENCE_FORMS), near_miss_p=NEAR_MISS_P)
         if q.question in asked:  # never the same question twice, as in a chat
             continue
         asked.add(q.question)

@@ -47,6 +47,12 @@ YES_NO_FORMS: tuple[str, ...] = ("is_there_shape", "is_there_object", "is_backgr
 # forms whose answer says its evidence before the verdict (`with_evidence`)
 EVIDENCE_FORMS: tuple[str, ...] = (*YES_NO_FORMS, "count_colour", "count_shape")
 VERDICT_SEPARATOR = ", so "
+# forms that ask about a shape whatever its colour: their evidence names the shapes alone, in the
+# place after 'a' where the other forms' evidence names a colour. Stage 11 compared what was
+# asked with the colours alone: of 80 'is there a {colour} {shape}?' put in words, the 7 about an
+# absent pair whose colour was there were all answered "yes", and 'is there a circle?' stayed at
+# chance (`random_new_question`'s near misses are the other half of the cure)
+SHAPE_FORMS: tuple[str, ...] = ("is_there_shape", "count_shape")
 
 # answers that say a thing is absent: random_new_question asks about absent and present things
 # half and half, so none of these is the safe guess
@@ -72,15 +78,17 @@ def with_evidence(scene: Scene, form: str, verdict: str) -> str:
 
     'the background is {background}, so {verdict}' for `is_background`; for the object forms
     every object's colour and shape in the caption's order, 'the shapes are a red circle and a
-    blue square, so {verdict}' ('the shape is a red circle, ...' for one object).
+    blue square, so {verdict}' ('the shape is a red circle, ...' for one object); for the forms
+    that ask about a shape alone (SHAPE_FORMS) the shapes alone, 'the shapes are a circle and a
+    square, so {verdict}'.
     """
     if form not in EVIDENCE_FORMS:
         raise ValueError(f"{form!r} answers without evidence; forms with evidence: {EVIDENCE_FORMS}")
     if form == "is_background":
         seen = f"the background is {scene.background}"
     else:
-        objects = join_list([f"{article(o.colour)} {o.colour} {o.shape}" for o in scene.objects])
-        seen = f"the shapes are {objects}" if len(scene.objects) > 1 else f"the shape is {objects}"
+        said = [f"a {o.shape}" if form in SHAPE_FORMS else f"{article(o.colour)} {o.colour} {o.shape}" for o in scene.objects]
+        seen = f"the shapes are {join_list(said)}" if len(scene.objects) > 1 else f"the shape is {said[0]}"
     return f"{seen}{VERDICT_SEPARATOR}{verdict}"
 
 
@@ -163,7 +171,7 @@ def _yes(truth: bool) -> str:
 
 
 def random_new_question(
-    rng: random.Random, scene: Scene, form: str | None = None, allow_held_out: bool = False
+    rng: random.Random, scene: Scene, form: str | None = None, allow_held_out: bool = False, near_miss_p: float = 0.0
 ) -> Question:
     """A new question drawn for training or evaluation: the form uniform among the valid ones,
     then a fair coin between questions about absent things (answer "no", "none" or "nothing")
@@ -171,7 +179,10 @@ def random_new_question(
 
     So "yes" and "no" are equally likely for every yes/no form, as are "none" and a count above
     zero. With `allow_held_out=False` the scene must hold no held-out pair (ValueError) and no
-    question names one.
+    question names one. With `near_miss_p`, that share of the absent 'is there a {colour}
+    {shape}?' questions are near misses, about an absent pair whose colour or shape is there
+    (training asks them: drawn uniformly, an absent pair's colour is mostly absent too, and a
+    model that compares colours alone is right).
     """
     if not allow_held_out and scene.has_held_out:
         raise ValueError("the scene holds a held-out pair; pass allow_held_out=True to ask about it")
@@ -188,7 +199,16 @@ def random_new_question(
     present = [q for q in pool if verdict_of(q.answer) not in ABSENT_ANSWERS]
     if absent and present:
         pool = absent if rng.random() < 0.5 else present
+    # (no draw at all without near misses: the evaluator's cases stay the ones they were)
+    if near_miss_p > 0 and form == "is_there_object" and pool is absent and rng.random() < near_miss_p:
+        pool = [q for q in absent if is_near_miss(scene, q)] or absent
     return rng.choice(pool)
+
+
+def is_near_miss(scene: Scene, q: Question) -> bool:
+    """Whether an absent 'is there a {colour} {shape}?' names a colour or a shape that is there."""
+    colour, shape = q.question.removesuffix("?").split()[-2:]
+    return any(o.colour == colour or o.shape == shape for o in scene.objects)
 
 
 # ---------------------------------------------------------------- reading a new question back
