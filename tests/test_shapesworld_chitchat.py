@@ -1,12 +1,15 @@
 """Messages outside drawing: replies are text that say what the model draws; held-out phrasings stay out."""
 
+import hashlib
 import random
 
 import pytest
 
 from transfusion.shapesworld.captions import parse_caption
+from transfusion.evaluation.natural import chitchat_cases
 from transfusion.shapesworld.chitchat import (CHITCHAT_KINDS, HELD_OUT_MESSAGES, HELD_OUT_THING_REQUESTS,
-                                             HELD_OUT_THINGS, THINGS, is_good_reply, random_chitchat)
+                                             HELD_OUT_THINGS, MESSAGES, MORE_MESSAGES, MORE_THINGS, THINGS,
+                                             is_good_reply, random_chitchat)
 
 
 def held_out_message(message: str) -> bool:
@@ -34,6 +37,26 @@ def test_out_of_world_replies_name_the_thing_and_are_pure_functions_of_the_rng()
     thing = next(t for t in THINGS if c.message.endswith(t) or c.message.endswith(t + "?"))
     assert c.reply.startswith(f"I can't draw a {thing}:")
     assert random_chitchat(random.Random(3), kind="out of world") == c
+
+
+def test_the_wider_training_pools_say_more_and_never_a_held_out_message():
+    rng = random.Random(4)
+    said = [random_chitchat(rng, wider=True) for _ in range(3000)]
+    messages = {c.message for c in said}
+    assert set(sum(MORE_MESSAGES.values(), ())) <= messages  # every extra message is said
+    assert {t for t in MORE_THINGS if any(m.endswith(" " + t) or m.endswith(" " + t + "?") for m in messages)} == set(MORE_THINGS)
+    assert not any(held_out_message(m) for m in messages)
+    assert all(is_good_reply([c.reply], finished=True) for c in said)
+    assert not set(sum(MORE_MESSAGES.values(), ())) & (set(sum(MESSAGES.values(), ())) | HELD_OUT_MESSAGES)
+    assert not set(MORE_THINGS) & set(THINGS)
+    with pytest.raises(AssertionError):
+        random_chitchat(rng, held_out=True, wider=True)
+
+
+def test_the_evaluators_chitchat_cases_do_not_move_with_the_training_pools():
+    # the 40 + 40 messages of the chitchat rows, pinned when the wider pools came in, so rows stay comparable
+    messages = "|".join(c.message for c in chitchat_cases(40, 0))
+    assert hashlib.sha256(messages.encode()).hexdigest()[:16] == "3436b06cf18f2c9f"
 
 
 def test_bad_replies_are_judged_bad():

@@ -38,6 +38,18 @@ HELD_OUT_MESSAGES: frozenset[str] = frozenset({"hey, how are you?", "greetings",
                                                "how does this work?"})
 HELD_OUT_THINGS: frozenset[str] = frozenset({"dragon", "castle", "guitar", "lion", "spider"})
 HELD_OUT_THING_REQUESTS: frozenset[str] = frozenset({"draw me a {thing}", "make a picture of a {thing}"})
+# Training alone also says these (`wider=True`): more ways to thank and greet, more things outside
+# the world. A wider pool teaches that a message naming no shape is not a drawing request, while
+# the evaluator's cases, seen and held out, stay what they were (drawn from the pools above only).
+MORE_MESSAGES: dict[str, tuple[str, ...]] = {
+    "greeting": ("good evening", "hiya", "howdy", "good afternoon", "hello there", "hi, what's up?"),
+    "thanks": ("great", "nice", "wow", "amazing", "perfect", "lovely", "neat", "brilliant", "excellent",
+               "well done", "good job", "ok, thanks", "that's great", "beautiful", "wonderful"),
+    "about": ("what is your name?", "are you a robot?", "tell me about yourself"),
+}
+MORE_THINGS: tuple[str, ...] = ("elephant", "plane", "bicycle", "chair", "monkey", "bear", "banana", "pizza",
+                                "ship", "shoe", "clock", "butterfly", "owl", "rocket", "frog", "window",
+                                "umbrella", "snake", "whale", "ant")
 
 _COUNT = {8: "eight"}  # how many colours, in words
 WHAT_I_DRAW = (f"I draw {join_list([s + 's' for s in SHAPES])}, {' or '.join(SIZES)}, in {_COUNT[len(COLOURS)]} "
@@ -62,13 +74,16 @@ def example_request(rng: random.Random) -> str:
     return "draw " + canonical_caption(random_scene(rng, n_objects=1))
 
 
-def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None = None) -> ChitChat:
+def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None = None,
+                    wider: bool = False) -> ChitChat:
     """A user message outside drawing and its reply. With `held_out` the message is one of the
-    held-out phrasings (or things); without, never."""
+    held-out phrasings (or things); without, never. `wider` (training, not held out) draws from
+    the pools widened by MORE_MESSAGES and MORE_THINGS."""
+    assert not (held_out and wider), "the wider pools are for training only"
     kind = kind or rng.choice(CHITCHAT_KINDS)
     if kind == "out of world":
         # held out: a held-out thing or a held-out form (or both); in training: neither
-        things = [t for t in THINGS if (t in HELD_OUT_THINGS) == held_out]
+        things = [t for t in THINGS if (t in HELD_OUT_THINGS) == held_out] + list(MORE_THINGS if wider else ())
         forms = [f for f in THING_REQUESTS if (f in HELD_OUT_THING_REQUESTS) == held_out]
         if held_out and rng.random() < 0.5:
             things = list(THINGS)  # a held-out form of any thing
@@ -78,7 +93,8 @@ def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None
         message = rng.choice(forms).format(thing=thing)
     else:
         thing = ""
-        choices = [m for m in MESSAGES[kind] if (m in HELD_OUT_MESSAGES) == held_out]
+        choices = [m for m in MESSAGES[kind] if (m in HELD_OUT_MESSAGES) == held_out] + list(
+            MORE_MESSAGES[kind] if wider else ())
         if not choices:  # a kind with nothing held out: its held-out cases use a held-out thing instead
             return random_chitchat(rng, held_out, "out of world")
         message = rng.choice(choices)

@@ -183,7 +183,7 @@ def natural_edit(rng: random.Random) -> Document:
 
 
 def chitchat(rng: random.Random) -> Document:
-    c = random_chitchat(rng)
+    c = random_chitchat(rng, wider=True)
     doc = [user(c.message), assistant(c.reply)]
     if rng.random() < CHITCHAT_THEN_DRAW_P:
         doc += drawn_request(rng)[0]
