@@ -103,6 +103,8 @@ def test_the_cached_code_sampler_agrees_with_the_plain_reference(tokenizer, with
     ckpt = Checkpoint(Transfusion(config).eval(), tokenizer, vq.eval())
     content = [torch.randint(0, CODES, (256,)), "make it blue"] if with_picture else ["draw a red circle"]
     prompt = [{"role": "user", "content": content}, {"role": "assistant", "content": []}]
-    settings = Settings(guidance=3.0, image_guidance=1.5)
+    settings = Settings(guidance=3.0, image_guidance=1.5, code_temperature=0.7)
     fast, _, _ = draw_codes(ckpt, [prompt], settings, [7])
     assert torch.equal(fast[0].cpu(), draw_codes_naive(ckpt, prompt, settings, 7))
+    hotter, _, _ = draw_codes(ckpt, [prompt], settings.with_overrides(code_temperature=1.0), [7])
+    assert not torch.equal(hotter, fast)  # the temperature is the one the settings give

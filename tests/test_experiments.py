@@ -13,7 +13,9 @@ from transfusion.experiments.flops import compute_params, training_flops
 from transfusion.experiments.plan import SIZES, Budget, find, plan
 from transfusion.experiments.report import build_page, parity_ratio, read_results
 from transfusion.experiments.run import execute
+from transfusion.experiments.tune import candidates
 from transfusion.model import Transfusion
+from transfusion.pipeline import TransfusionPipeline
 from transfusion.training.loop import LoopSettings, TrainLoop, make_accelerator
 
 
@@ -69,6 +71,9 @@ def test_report_rebuilds_the_page_and_plots_from_the_results_alone(tmp_path):
     for k, size in enumerate(SIZES):
         lines.append(_fixture_line(f"compare-transfusion-{size}", "transfusion", size, "comparison", 10.0 ** (12 + k), 0.5 + 0.2 * k))
         lines.append(_fixture_line(f"compare-chameleon-{size}", "chameleon", size, "comparison", 10.0 ** (12 + k), 0.2 + 0.1 * k))
+    lines[1] |= {"sampling": {"guidance": 1.5, "code_temperature": 0.4},
+                 "sweep": [{"guidance": 3.0, "code_temperature": 1.0, "exact": 0.1},
+                           {"guidance": 1.5, "code_temperature": 0.4, "exact": 0.25}]}
     lines.append(_fixture_line("ablate-base", "transfusion", "M", "baseline", 1e13, 0.6))
     lines.append(_fixture_line("ablate-causal-linear", "transfusion", "M", "attention", 1e13, 0.3, baseline="ablate-base"))
     lines.append(_fixture_line("ablate-causal-linear", "transfusion", "M", "attention", 1e13, 0.4, baseline="ablate-base"))
@@ -77,6 +82,7 @@ def test_report_rebuilds_the_page_and_plots_from_the_results_alone(tmp_path):
     page = build_page(results, tmp_path / "experiments.md")
     assert (tmp_path / "experiments.md").read_text() == page
     assert "| transfusion | L | 1,000 |" in page and "| chameleon | S | 1,000 |" in page
+    assert "| guidance 1.5, code_temperature 0.4 (25 %) |" in page and "| library defaults (no sweep) |" in page
     assert "| text → image, 1 object | 0." in page  # a parity ratio was fitted
     assert "FID 0.029" in page  # beside the paper's
     assert "| attention | ablate-causal-linear | ablate-base | 40.0 % (-20.0;" in page  # the latest line counts
@@ -93,7 +99,8 @@ def test_every_run_has_a_unique_name_and_known_baseline():
         find("compare-everything")
 
 
-TINY_BUDGET = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3, vq_steps=2, read_back_scenes=2)
+TINY_BUDGET = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3, vq_steps=2, read_back_scenes=2,
+                     tune_cases=1)
 
 
 def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
@@ -103,6 +110,10 @@ def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
         assert line["steps"] >= 1 and line["tokens"] > 0 and line["perplexity"] > 1
         assert 0 <= line["autoencoder read back"] <= 1
         assert set(line["scores"]) >= {"text_to_image", "caption", "question"} and "edit" not in line["scores"]
+        # graded at the settings its sweep chose, which its checkpoint now keeps as its own defaults
+        assert [{k: v for k, v in t.items() if k != "exact"} for t in line["sweep"]] == candidates(name.endswith("chameleon-S"))
+        kept = TransfusionPipeline.from_pretrained(tmp_path / "runs" / "tiny" / name / "model").defaults
+        assert all(getattr(kept, k) == v for k, v in line["sampling"].items())
     rows = read_results(results)
     t, c = rows["compare-transfusion-S"], rows["compare-chameleon-S"]
     # matched compute: the same planned 6 N D, and fewer documents' worth of steps for 4x longer pictures

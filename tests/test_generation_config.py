@@ -41,6 +41,8 @@ def test_overrides_are_checked():
     assert Settings(steps=10).with_overrides(guidance=1.0) == Settings(steps=10, guidance=1.0)
     with pytest.raises(ValueError, match="steps must be"):
         Settings().with_overrides(steps=-1)
+    with pytest.raises(ValueError, match="code_temperature must be"):
+        Settings(code_temperature=0.0)  # codes are never drawn greedily
     with pytest.raises(TypeError, match="unknown settings: colour"):
         Settings().with_overrides(colour="red")
 

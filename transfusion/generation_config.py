@@ -31,6 +31,7 @@ class Settings:
     temperature: float = 0.0  # 0: greedy
     top_p: float = 1.0
     max_new_tokens: int = 128
+    code_temperature: float = 1.0  # the discrete (Chameleon) arm's image codes: their sampling temperature
 
     def __post_init__(self) -> None:
         checks = [
@@ -41,6 +42,7 @@ class Settings:
             (_finite(self.temperature) and 0 <= self.temperature <= 5, "temperature must be a number from 0 to 5"),
             (_finite(self.top_p) and 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (isinstance(self.max_new_tokens, int) and 1 <= self.max_new_tokens <= 4096, "max_new_tokens must be an integer from 1 to 4096"),
+            (_finite(self.code_temperature) and 0 < self.code_temperature <= 5, "code_temperature must be a number in (0, 5]"),
         ]
         for ok, message in checks:
             if not ok:

@@ -6,8 +6,9 @@ sampled from the guided logits, restricted to the code ids:
     logits = n + s_img * (i - n) + s_txt * (c - i)        (or n + s_txt * (c - n))
 the guidance of the diffusion arm applied to logits, as Chameleon and Parti do. The sampled code
 goes into every row of its prompt, so all rows condition on the same image so far. Codes are
-sampled at temperature `CODE_TEMPERATURE` (greedy decoding of an image repeats itself), with
-the seed of the image. `draw_codes_naive` is the plain reference (every code recomputes the
+sampled at the temperature `settings.code_temperature` (never greedy: greedy decoding of an
+image repeats itself), with the seed of the image; a checkpoint's `generation_config.json` keeps
+the temperature its model draws best with (the experiments choose it by a sweep, `experiments/tune.py`). `draw_codes_naive` is the plain reference (every code recomputes the
 whole sequence, no cache) that the tests hold this to.
 """
 
@@ -20,8 +21,6 @@ from ..checkpoint import Checkpoint
 from ..documents import encode_document
 from ..generation_config import Settings
 from ..token_step import TokenStep
-
-CODE_TEMPERATURE = 1.0
 
 
 @torch.no_grad()
@@ -42,7 +41,7 @@ def draw_codes(ckpt: Checkpoint, prompts: list[list[dict]], settings: Settings, 
     for j in range(L):
         logits = ckpt.model.lm_head(h)[:, first:first + n_codes].float()  # (R, codes)
         for k, (f, n) in enumerate(zip(first_row, n_rows)):
-            probs = torch.softmax(_combine(logits[f:f + n], settings) / CODE_TEMPERATURE, dim=-1)
+            probs = torch.softmax(_combine(logits[f:f + n], settings) / settings.code_temperature, dim=-1)
             codes[k, j] = int(torch.multinomial(probs.cpu(), 1, generator=generators[k]))
         h = step(cache, codes[:, j].to(device)[owner_t] + first)
     return codes.to(device), cache, first_row
@@ -64,7 +63,7 @@ def draw_codes_naive(ckpt: Checkpoint, prompt: list[dict], settings: Settings, s
         batch = collate(rows, tk.pad_id, left_pad=True).to(device)
         logits, _ = _forward(ckpt, batch, batch.latents, torch.zeros(0, device=device))
         guided = _combine(logits[:, -1, first:first + config.image_codes].float(), settings)
-        code = int(torch.multinomial(torch.softmax(guided / CODE_TEMPERATURE, dim=-1).cpu(), 1, generator=generator))
+        code = int(torch.multinomial(torch.softmax(guided / settings.code_temperature, dim=-1).cpu(), 1, generator=generator))
         codes.append(code)
         for seq in rows:
             seq.add([first + code], False)

@@ -37,6 +37,7 @@ class Budget:
     perplexity_documents: int  # held-out captioning documents the text perplexity is measured on
     vq_steps: int  # training steps of the discrete arm's tokenizer
     read_back_scenes: int = 1000  # renders whose reconstruction through the run's autoencoder is read back
+    tune_cases: int = 20  # text -> image cases a group that choose a run's sampling settings (`tune.py`)
 
 
 BUDGETS = {

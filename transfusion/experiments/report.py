@@ -64,6 +64,14 @@ def shown(row: dict, where: tuple[str, ...]) -> str:
     return f"{100 * v['accuracy']:.1f} %" if isinstance(v, dict) else f"{v:.3f}"
 
 
+def sampling(row: dict) -> str:
+    """The settings a run was graded at, and the sweep's best exact share ('library defaults' before sweeps)."""
+    if "sampling" not in row:
+        return "library defaults (no sweep)"
+    best = max(t["exact"] for t in row["sweep"])
+    return ", ".join(f"{k} {v}" for k, v in row["sampling"].items()) + f" ({100 * best:.0f} %)"
+
+
 def fit(points: list[tuple[float, float]]) -> tuple[float, float] | None:
     """Least squares of log(y) = a + b log(x); None with fewer than two distinct x."""
     if len({x for x, _ in points}) < 2:
@@ -90,15 +98,17 @@ def comparison(rows: dict[str, dict]) -> tuple[list[dict], str]:
     runs = sorted((r for r in rows.values() if r["group"] == "comparison"), key=lambda r: (r["flops"], r["arm"]))
     if not runs:
         return [], "No comparison run has finished yet."
-    lines = ["| arm | size | N | tokens | FLOPs | " + " | ".join(m for m, _ in METRICS) + " | autoencoder read back |",
-             "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in METRICS) + " | ---: |"]
+    lines = ["| arm | size | N | tokens | FLOPs | " + " | ".join(m for m, _ in METRICS) + " | autoencoder read back | sampling |",
+             "| --- | --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in METRICS) + " | ---: | --- |"]
     for r in runs:
         ceiling = f"{100 * r['autoencoder read back']:.1f} %" if "autoencoder read back" in r else ""
         lines.append(f"| {r['arm']} | {r['size']} | {r['params']:,} | {r['tokens']:,} | {r['flops']:.2e} | "
-                     + " | ".join(shown(r, w) for _, w in METRICS) + f" | {ceiling} |")
+                     + " | ".join(shown(r, w) for _, w in METRICS) + f" | {ceiling} | {sampling(r)} |")
     lines += ["", "The last column is the share of random renders (the budget's `read_back_scenes`) that the"
               " analyser reads back exactly after a round trip through the run's autoencoder (the VAE, or"
-              " the Chameleon arm's VQ tokenizer): a ceiling on that run's exact scenes.",
+              " the Chameleon arm's VQ tokenizer): a ceiling on that run's exact scenes. The sampling"
+              " column gives the settings the run was graded at, chosen by a sweep on cases of another seed"
+              " (`transfusion/experiments/tune.py`; the best share of that sweep's scenes drawn exactly in brackets).",
               "", "| metric | parity FLOP ratio (Transfusion / Chameleon) |", "| --- | ---: |"]
     for name, where in METRICS:
         points = {arm: [(r["flops"], loss_form(r, where)) for r in runs if r["arm"] == arm] for arm in ARMS}

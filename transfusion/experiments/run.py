@@ -6,7 +6,8 @@ use a VQ tokenizer of the same architecture, trained the same way (`train_vae --
 runs/experiments/<budget>/vq, by the first Chameleon run that finds none). Once trained it is kept
 in stages/experiments-vq-<budget>, a folder to commit: runs/ is scratch, and every later Chameleon
 run of that budget must read the same tokenizer. A run stopped by its time limit is resumed by the
-same command; it is graded once its last step is done.
+same command; it is graded once its last step is done, at the sampling settings a sweep on
+cases of another seed chose for it (`tune.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..shapesworld import DEFAULT_MIXTURE
 from ..training.sources import ShapesWorldSource
 from .flops import compute_params, training_flops
 from .plan import Budget, Run
+from .tune import keep, sweep
 
 VAE = BUILT_IN / "vae"  # Transfusion's runs: the built-in model's autoencoder
 STAGES = Path(__file__).resolve().parents[2] / "stages"  # trained weights kept in the repository, not shipped
@@ -159,13 +161,16 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     if state["step"] < steps:
         print(f"{run.name}: stopped at step {state['step']} of {steps} by its time limit: run the same command again")
         return None
-    pipe = TransfusionPipeline.from_pretrained(out / "model")
+    untuned = TransfusionPipeline.from_pretrained(out / "model")
+    best, tried = sweep(untuned, budget.tune_cases)
+    keep(untuned, best, out / "model")
+    pipe = TransfusionPipeline.from_pretrained(out / "model")  # now sampling with the settings kept
     scores = evaluate(WithSettings(pipe), cases=budget.cases, seed=0, natural=False, groups=GRADED)
     line = {
         "name": run.name, "arm": run.arm, "size": run.size, "group": run.group, "baseline": run.baseline,
         "budget": budget_name, "model": run.config_overrides, "mixture": run.mixture,
         "params": n, "tokens": state.get("seen", 0), "flops": training_flops(n, state.get("seen", 0)), "planned flops": flops,
-        "steps": steps, "seconds": round(time.monotonic() - started),
+        "steps": steps, "seconds": round(time.monotonic() - started), "sampling": best, "sweep": tried,
         "perplexity": caption_perplexity(pipe, budget.perplexity_documents), "scores": scores,
         # the ceiling its autoencoder puts on an exact scene: the share of renders read back exactly
         "autoencoder read back": read_back(ae, budget.read_back_scenes)[0],
