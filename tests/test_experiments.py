@@ -10,9 +10,10 @@ import torch
 from transfusion.config import preset
 from transfusion.experiments import __main__ as cli
 from transfusion.experiments.flops import compute_params, training_flops
-from transfusion.experiments.plan import SIZES, Budget, find, plan
+from transfusion.autoencoder import autoencoder_config, load_autoencoder
+from transfusion.experiments.plan import BUDGETS, SIZES, Budget, find, plan
 from transfusion.experiments.report import build_page, parity_ratio, read_results
-from transfusion.experiments.run import execute
+from transfusion.experiments.run import VAE, execute, planned_steps
 from transfusion.experiments.tune import candidates
 from transfusion.model import Transfusion
 from transfusion.pipeline import TransfusionPipeline
@@ -24,6 +25,20 @@ def test_n_is_every_parameter_but_the_token_embedding_and_c_is_6nd():
     everything = sum(p.numel() for p in model.parameters())
     assert compute_params(model) == everything - model.embed.weight.numel()
     assert training_flops(1000, 500) == 6 * 1000 * 500
+
+
+def test_a_size_may_train_on_its_own_token_count(tokenizer):
+    vae = autoencoder_config(load_autoencoder(VAE))
+    plain = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3, vq_steps=2)
+    fewer = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3, vq_steps=2, size_tokens={"L": 3000})
+    for arm in ("transfusion", "chameleon"):
+        run = find(f"compare-{arm}-L")
+        _, _, flops = planned_steps(run, plain, tokenizer, vae, 256)
+        _, _, less = planned_steps(run, fewer, tokenizer, vae, 256)
+        assert less == flops / 2  # both arms of the pair are matched at the size's own budget
+        _, _, same = planned_steps(find(f"compare-{arm}-S"), fewer, tokenizer, vae, 256)
+        assert same == planned_steps(find(f"compare-{arm}-S"), plain, tokenizer, vae, 256)[2]
+    assert BUDGETS["cpu"].tokens_for("L") < BUDGETS["cpu"].tokens_for("S")
 
 
 def test_d_is_every_token_the_loss_function_reports(tmp_path):

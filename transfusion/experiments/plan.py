@@ -9,8 +9,8 @@ stream that also holds chats (where a drawn image precedes the words it conditio
 limiting's case).
 
 A budget says how much each run trains and how many cases grade it: "cpu" fits these 2-core
-machines (each run under two hours: measured 13,000 tokens/s for S, about 3,000 for L; the set
-about 12 hours), "gpu" is the same plan larger.
+machines (each run under two hours: measured 13,000 tokens/s for S, about 3,000 for L, so L trains
+on fewer tokens; the set about 12 hours), "gpu" is the same plan larger.
 """
 
 from __future__ import annotations
@@ -38,11 +38,19 @@ class Budget:
     vq_steps: int  # training steps of the discrete arm's tokenizer
     read_back_scenes: int = 1000  # renders whose reconstruction through the run's autoencoder is read back
     tune_cases: int = 20  # text -> image cases a group that choose a run's sampling settings (`tune.py`)
+    size_tokens: dict = field(default_factory=dict)  # sizes whose D is not `tokens`
+
+    def tokens_for(self, size: str) -> int:
+        """D of a Transfusion run of `size` at this budget."""
+        return self.size_tokens.get(size, self.tokens)
 
 
 BUDGETS = {
     # 3M tokens (S in 4 minutes) drew nothing right (0 % on every drawing row, 0 % captions): too little to compare
-    "cpu": Budget(tokens=15_000_000, batch_size=32, cases=50, perplexity_documents=200, vq_steps=3000),
+    # L trains on 10M tokens: at about 3,000 tokens/s (Chameleon's longer pictures a third slower), 15M
+    # would take a Chameleon L run past two hours here
+    "cpu": Budget(tokens=15_000_000, batch_size=32, cases=50, perplexity_documents=200, vq_steps=3000,
+                  size_tokens={"L": 10_000_000}),
     "gpu": Budget(tokens=150_000_000, batch_size=128, cases=100, perplexity_documents=1000, vq_steps=20000),
 }
 

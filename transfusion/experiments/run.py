@@ -95,12 +95,12 @@ def mean_document_tokens(run: Run, tokenizer, config) -> float:
 
 
 def planned_steps(run: Run, budget: Budget, tokenizer, vae_config, codes: int) -> tuple[int, int, float]:
-    """(steps, N, planned FLOPs): a Transfusion run trains on `budget.tokens` tokens; a
+    """(steps, N, planned FLOPs): a Transfusion run trains on `budget.tokens_for(size)` tokens; a
     Chameleon run on the tokens that give the same 6 N D as its Transfusion twin's (whose
     autoencoder has the same latent grid)."""
     twin = arm_config(run, tokenizer.vocab_size, vae_config)
     mine = arm_config(run, tokenizer.vocab_size, vae_config, codes if run.arm == "chameleon" else 0)
-    flops = training_flops(compute_params(Transfusion(twin)), budget.tokens)
+    flops = training_flops(compute_params(Transfusion(twin)), budget.tokens_for(run.size))
     n = compute_params(Transfusion(mine))
     tokens = flops / (6 * n)
     steps = math.ceil(tokens / (budget.batch_size * mean_document_tokens(run, tokenizer, mine)))
