@@ -44,6 +44,7 @@ def test_oracle_scores_100_percent(oracle_results):
     assert all(v == 1.0 for v in accuracies(oracle_results).values()), accuracies(oracle_results)
     assert all(oracle_results["attributes"][a]["accuracy"] == 1.0 for a in ATTRIBUTES)
     assert oracle_results["speed"]["images"] == 4 * len(TEXT_TO_IMAGE_GROUPS)
+    assert oracle_results["pixel error"] == {"mean squared": 0.0, "images": 4 * len(TEXT_TO_IMAGE_GROUPS)}  # the renders themselves
 
 
 def test_random_scores_near_zero():
@@ -52,6 +53,7 @@ def test_random_scores_near_zero():
     assert all(v <= 0.2 for v in scores.values()), scores
     assert np.mean(list(scores.values())) < 0.05
     assert results["attributes"]["colour"]["accuracy"] < 0.3
+    assert results["pixel error"]["mean squared"] > 0.01  # random scenes are far from the asked ones
 
 
 class Broken:
@@ -78,6 +80,8 @@ def test_bad_outputs_count_as_wrong_and_never_crash():
     results = evaluate(Broken(), cases=2, seed=0)
     assert all(v == 0.0 for v in accuracies(results).values())
     assert all(results["attributes"][a]["accuracy"] == 0.0 for a in ATTRIBUTES)
+    # unreadable red squares are scored by how far they are from the asked scenes; the missing image at 1.0
+    assert 1.0 / (2 * len(TEXT_TO_IMAGE_GROUPS)) < results["pixel error"]["mean squared"] < 1.0
 
 
 def test_text_is_compared_after_normalising():
@@ -127,12 +131,13 @@ def test_case_sets_are_fixed_and_sound():
 def test_table_has_one_row_per_measure(oracle_results):
     table = format_table(oracle_results)
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
-    n_measures = len(TEXT_TO_IMAGE_GROUPS) + len(ATTRIBUTES) + 1 + 1 + len(QUESTION_FORMS) + 1 + len(EDIT_KINDS) + 1 + 1
+    n_measures = len(TEXT_TO_IMAGE_GROUPS) + len(ATTRIBUTES) + 1 + 1 + 1 + len(QUESTION_FORMS) + 1 + len(EDIT_KINDS) + 1 + 1
     n_natural = len(REQUEST_ROWS) + 1 + len(NEW_QUESTION_FORMS) + 3 * len(PHRASINGS)
     assert len(rows) == 1 + n_measures + n_natural  # header + measures
     assert all(r.count("|") == 6 for r in rows)
     assert "| text → image | exact scene, held-out pairs | 100.0 % | 51–100 | 4 |" in table  # Wilson, 4 of 4
     assert "| chat | draw, then edit: exact final scene | 100.0 % | 51–100 | 4 |" in table
+    assert "| text → image | mean squared pixel error against the asked scene's render | 0.0000 |  | 16 |" in table
     assert "| chitchat | text reply, no picture, ends: held-out phrasings | 100.0 % | 51–100 | 4 |" in table
     canonical = format_table({k: v for k, v in oracle_results.items() if k != "natural"})
     assert len([line for line in canonical.splitlines() if line.startswith("| ")]) == 2 + n_measures
@@ -153,7 +158,8 @@ def test_cli_oracle_writes_table_and_json(tmp_path):
     out = tmp_path / "scores.json"
     proc = run_cli("--model", "oracle", "--cases", "2", "--seed", "3", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("100.0 %") == len(proc.stdout.splitlines()) - 5  # all but title, blank, header, rule, speed
+    # every row 100 % but title, blank, header, rule, pixel error and speed
+    assert proc.stdout.count("100.0 %") == len(proc.stdout.splitlines()) - 6
     assert "requests | partial" in proc.stdout
     saved = json.loads(out.read_text())
     assert saved["model"] == "oracle" and saved["seed"] == 3

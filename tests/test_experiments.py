@@ -86,6 +86,9 @@ def test_report_rebuilds_the_page_and_plots_from_the_results_alone(tmp_path):
     for k, size in enumerate(SIZES):
         lines.append(_fixture_line(f"compare-transfusion-{size}", "transfusion", size, "comparison", 10.0 ** (12 + k), 0.5 + 0.2 * k))
         lines.append(_fixture_line(f"compare-chameleon-{size}", "chameleon", size, "comparison", 10.0 ** (12 + k), 0.2 + 0.1 * k))
+    for line in lines[1:]:  # the first line predates the measure
+        line["scores"]["pixel error"] = {"mean squared": 0.1 / line["scores"]["caption"]["exact"]["accuracy"] / line["flops"] ** 0.05,
+                                         "images": 4}
     lines[1] |= {"sampling": {"guidance": 1.5, "code_temperature": 0.4},
                  "sweep": [{"guidance": 3.0, "code_temperature": 1.0, "exact": 0.1},
                            {"guidance": 1.5, "code_temperature": 0.4, "exact": 0.25}]}
@@ -101,7 +104,9 @@ def test_report_rebuilds_the_page_and_plots_from_the_results_alone(tmp_path):
     assert "| text → image, 1 object | 0." in page  # a parity ratio was fitted
     assert "FID 0.029" in page  # beside the paper's
     assert "| attention | ablate-causal-linear | ablate-base | 40.0 % (-20.0;" in page  # the latest line counts
-    assert len(list((tmp_path / "experiments").glob("metric*.png"))) == 6
+    assert "| text → image, pixel error | 0." in page  # fitted on the lines that measured it
+    assert " | – |" in page  # and shown as missing in the line that did not
+    assert len(list((tmp_path / "experiments").glob("metric*.png"))) == 7
     assert len(read_results(results)) == 8
 
 
@@ -133,6 +138,11 @@ def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     t, c = rows["compare-transfusion-S"], rows["compare-chameleon-S"]
     # matched compute: the same planned 6 N D, and fewer documents' worth of steps for 4x longer pictures
     assert t["planned flops"] == c["planned flops"] and c["steps"] < t["steps"]
+    assert t["scores"]["pixel error"]["images"] == 4 and 0 <= t["scores"]["pixel error"]["mean squared"] <= 1
+    # run again on its folder: graded again (a new line, the latest), not trained again
+    regraded = execute(find("compare-transfusion-S"), TINY_BUDGET, "tiny", tmp_path / "runs", results, stages=tmp_path / "stages")
+    assert regraded["regraded"] and regraded["seconds"] == t["seconds"] and regraded["steps"] == t["steps"]
+    assert read_results(results)["compare-transfusion-S"] == regraded
     kept = tmp_path / "stages" / "experiments-vq-tiny"  # the tokenizer, kept for every later Chameleon run
     assert (kept / "config.json").exists()
     (tmp_path / "runs" / "tiny" / "vq").rename(tmp_path / "scratch-lost")  # runs/ is scratch: a new session has none

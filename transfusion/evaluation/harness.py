@@ -20,13 +20,13 @@ from ..shapesworld.questions import QUESTION_FORMS
 from ..shapesworld.render import render
 from .cases import TEXT_TO_IMAGE_GROUPS, CaseSet, build_cases
 from .natural import build_natural_cases, score_natural
-from .score import ATTRIBUTES, Tally, last_image, read, scene_matches, score_attributes, text_matches
+from .score import ATTRIBUTES, Tally, last_image, pixel_error, read, scene_matches, score_attributes, text_matches
 
 
 def _text_to_image(model, cases: CaseSet, seed: int, batch_size: int) -> dict:
     groups = {g: Tally() for g in TEXT_TO_IMAGE_GROUPS}
     attributes = {a: Tally() for a in ATTRIBUTES}
-    seconds = 0.0
+    seconds, squared = 0.0, 0.0
     todo = list(cases.text_to_image)
     for b, start in enumerate(range(0, len(todo), batch_size)):
         batch = todo[start : start + batch_size]
@@ -38,9 +38,11 @@ def _text_to_image(model, cases: CaseSet, seed: int, batch_size: int) -> dict:
             got = read(image)
             groups[case.group].add(got == case.scene)
             score_attributes(got, case.scene, attributes)
+            squared += pixel_error(image, case.scene)
     return {
         "text_to_image": {g: t.as_dict() for g, t in groups.items()},
         "attributes": {a: t.as_dict() for a, t in attributes.items()},
+        "pixel error": {"mean squared": squared / max(len(todo), 1), "images": len(todo)},
         "speed": {"seconds per image": seconds / max(len(todo), 1), "images": len(todo)},
     }
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image
 
 from ..shapesworld.analyse import Unreadable, analyse
+from ..shapesworld.render import render
 from ..shapesworld.world import Scene
 
 ATTRIBUTES: tuple[str, ...] = ("background", "count", "shape", "colour", "size", "position")
@@ -62,6 +64,19 @@ def read(image: object) -> Scene | None:
         return analyse(image)
     except Unreadable:
         return None
+
+
+def pixel_error(image: object, scene: Scene) -> float:
+    """Mean squared difference, per pixel and channel in [0, 1], between `image` and the render
+    of the scene it was asked for: a graded image score (lower is better) that also counts
+    drawings the analyser cannot read, in the role FID plays in the paper. Not an image: 1.0,
+    the largest it can be."""
+    if not isinstance(image, Image.Image):
+        return 1.0
+    want = render(scene)
+    got = image.convert("RGB").resize(want.size, Image.BILINEAR) if image.size != want.size else image.convert("RGB")
+    a, b = (np.asarray(x, dtype=np.float64) / 255.0 for x in (got, want))
+    return float(((a - b) ** 2).mean())
 
 
 def normalise(text: object) -> str:

@@ -40,6 +40,10 @@ def format_table(results: dict) -> str:
         rows.append(("text → image", f"exact scene, {g}", *_percent(results["text_to_image"][g])))
     for a in ATTRIBUTES:
         rows.append(("text → image", f"attribute: {a}", *_percent(results["attributes"][a])))
+    if "pixel error" in results:  # (results saved before it was measured have none)
+        error = results["pixel error"]
+        rows.append(("text → image", "mean squared pixel error against the asked scene's render",
+                     f"{error['mean squared']:.4f}", "", str(error["images"])))
     rows.append(("image → text", "exact canonical caption", *_percent(results["caption"]["exact"])))
     rows.append(("questions", "all forms", *_percent(results["question"]["all"])))
     for f, label in QUESTION_FORMS.items():

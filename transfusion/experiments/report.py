@@ -5,7 +5,8 @@ parity FLOP ratio as the paper computes it (section 4.2): fit log(metric) agains
 for each arm, then ask what share of Chameleon's FLOPs Transfusion needs to equal Chameleon at
 its largest budget. An accuracy is fitted as its error rate (1 - accuracy, lower is better,
 like the paper's FID and perplexity), clamped at half a case so that a perfect score stays on
-the log scale. Then each ablation against its baseline, with the 95 % interval of each
+the log scale. The pixel error (mean squared, against the render of the asked scene) is the
+graded image score, FID's part: it still ranks drawings that no exact row counts. Then each ablation against its baseline, with the 95 % interval of each
 difference. The latest line of each run counts.
 """
 
@@ -28,6 +29,7 @@ METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("caption exact", ("scores", "caption", "exact")),
     ("questions", ("scores", "question", "all")),
     ("caption perplexity", ("perplexity",)),
+    ("text → image, pixel error", ("scores", "pixel error", "mean squared")),
 )
 HEADLINE = "text → image, 1 object"
 
@@ -46,7 +48,10 @@ def read_results(path: Path) -> dict[str, dict]:
 
 
 def value(row: dict, where: tuple[str, ...]):
+    """The metric at `where` in a result line; None in a line written before it was measured."""
     for key in where:
+        if key not in row:
+            return None
         row = row[key]
     return row
 
@@ -59,9 +64,16 @@ def loss_form(row: dict, where: tuple[str, ...]) -> float:
     return float(v)
 
 
+def points(runs: list[dict], where: tuple[str, ...], arm: str) -> list[tuple[float, float]]:
+    """(FLOPs, the metric as a loss) of an arm's runs that measured it."""
+    return [(r["flops"], loss_form(r, where)) for r in runs if r["arm"] == arm and value(r, where) is not None]
+
+
 def shown(row: dict, where: tuple[str, ...]) -> str:
     v = value(row, where)
-    return f"{100 * v['accuracy']:.1f} %" if isinstance(v, dict) else f"{v:.3f}"
+    if v is None:
+        return "–"
+    return f"{100 * v['accuracy']:.1f} %" if isinstance(v, dict) else f"{v:.4f}"
 
 
 def sampling(row: dict) -> str:
@@ -111,8 +123,7 @@ def comparison(rows: dict[str, dict]) -> tuple[list[dict], str]:
               " (`transfusion/experiments/tune.py`; the best share of that sweep's scenes drawn exactly in brackets).",
               "", "| metric | parity FLOP ratio (Transfusion / Chameleon) |", "| --- | ---: |"]
     for name, where in METRICS:
-        points = {arm: [(r["flops"], loss_form(r, where)) for r in runs if r["arm"] == arm] for arm in ARMS}
-        ratio = parity_ratio(points["transfusion"], points["chameleon"])
+        ratio = parity_ratio(points(runs, where, "transfusion"), points(runs, where, "chameleon"))
         lines.append(f"| {name} | {'n/a (too few sizes, or no gain with compute)' if ratio is None else f'{ratio:.3f}'} |")
     lines += ["", "The paper's at 7B: " + ", ".join(f"{k} {v}" for k, v in PAPER_PARITY.items()) + "."]
     return runs, "\n".join(lines)
@@ -128,7 +139,9 @@ def ablations(rows: dict[str, dict]) -> str:
         cells = []
         for _, where in METRICS:
             a, b = value(base, where), value(r, where)
-            if isinstance(a, dict):
+            if a is None or b is None:
+                cells.append("–")
+            elif isinstance(a, dict):
                 d, low, high = difference(a, b)
                 cells.append(f"{100 * b['accuracy']:.1f} % ({100 * d:+.1f}; {100 * low:+.1f} to {100 * high:+.1f})")
             else:
@@ -149,13 +162,13 @@ def plot(runs: list[dict], folder: Path) -> list[Path]:
     for k, (name, where) in enumerate(METRICS):
         fig, ax = plt.subplots(figsize=(4.8, 3.4), dpi=100)
         for arm, style in zip(ARMS, ("o-", "s--")):
-            pts = sorted((r["flops"], loss_form(r, where)) for r in runs if r["arm"] == arm)
+            pts = sorted(points(runs, where, arm))
             if pts:
                 ax.plot([x for x, _ in pts], [y for _, y in pts], style, label=arm)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("training FLOPs (6 N D)")
-        ax.set_ylabel("perplexity" if "perplexity" in name else "error rate")
+        ax.set_ylabel("perplexity" if "perplexity" in name else "mean squared error" if "pixel" in name else "error rate")
         ax.set_title(name)
         ax.legend()
         fig.tight_layout()
