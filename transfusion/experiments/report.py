@@ -156,6 +156,7 @@ def plot(runs: list[dict], folder: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -167,6 +168,8 @@ def plot(runs: list[dict], folder: Path) -> list[Path]:
                 ax.plot([x for x, _ in pts], [y for _, y in pts], style, label=arm)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # minor labels crowd a range narrower than a decade
+            axis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("training FLOPs (6 N D)")
         ax.set_ylabel("perplexity" if "perplexity" in name else "mean squared error" if "pixel" in name else "error rate")
         ax.set_title(name)
