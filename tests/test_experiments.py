@@ -78,7 +78,7 @@ def _fixture_line(name: str, arm: str, size: str, group: str, flops: float, accu
     scores = {"text_to_image": {g: _tally(accuracy) for g in ("1 object", "2 objects", "3 objects", "held-out pairs")},
               "caption": {"exact": _tally(accuracy)}, "question": {"all": _tally(accuracy)}}
     return {"name": name, "arm": arm, "size": size, "group": group, "baseline": baseline, "budget": "cpu",
-            "params": 1000, "tokens": int(flops / 6000), "flops": flops, "perplexity": 1 + 1 / accuracy, "scores": scores}
+            "params": 1000, "tokens": int(flops / 6000), "flops": flops, "planned flops": flops, "perplexity": 1 + 1 / accuracy, "scores": scores}
 
 
 def test_report_rebuilds_the_page_and_plots_from_the_results_alone(tmp_path):

@@ -156,7 +156,7 @@ def plot(runs: list[dict], folder: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import NullLocator
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -168,8 +168,11 @@ def plot(runs: list[dict], folder: Path) -> list[Path]:
                 ax.plot([x for x, _ in pts], [y for _, y in pts], style, label=arm)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        for axis in (ax.xaxis, ax.yaxis):  # minor labels crowd a range narrower than a decade
-            axis.set_minor_formatter(NullFormatter())
+        # ticks at each size's planned budget (both arms of a pair share it), labelled by the size:
+        # log axes narrower than a decade otherwise crowd their minor labels
+        budgets = {r["planned flops"]: r["size"] for r in runs}
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(sorted(budgets), [f"{budgets[x]}\n{x:.1e}" for x in sorted(budgets)])
         ax.set_xlabel("training FLOPs (6 N D)")
         ax.set_ylabel("perplexity" if "perplexity" in name else "mean squared error" if "pixel" in name else "error rate")
         ax.set_title(name)
