@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from transfusion.autoencoder import autoencoder_config, load_autoencoder
 from transfusion.config import preset
 from transfusion.experiments import __main__ as cli
 from transfusion.experiments.flops import compute_params, training_flops
-from transfusion.autoencoder import autoencoder_config, load_autoencoder
 from transfusion.experiments.plan import BUDGETS, SIZES, Budget, find, plan
 from transfusion.experiments.report import build_page, parity_ratio, read_results
 from transfusion.experiments.run import VAE, execute, planned_steps

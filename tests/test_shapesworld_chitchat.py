@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from transfusion.shapesworld.captions import parse_caption
 from transfusion.evaluation.natural import chitchat_cases
+from transfusion.shapesworld.captions import parse_caption
 from transfusion.shapesworld.chitchat import (CHITCHAT_KINDS, HELD_OUT_MESSAGES, HELD_OUT_THING_REQUESTS,
                                              HELD_OUT_THINGS, MESSAGES, MORE_MESSAGES, MORE_THINGS, THINGS,
                                              is_good_reply, random_chitchat)

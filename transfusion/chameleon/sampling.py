@@ -8,7 +8,8 @@ the guidance of the diffusion arm applied to logits, as Chameleon and Parti do. 
 goes into every row of its prompt, so all rows condition on the same image so far. Codes are
 sampled at the temperature `settings.code_temperature` (never greedy: greedy decoding of an
 image repeats itself), with the seed of the image; a checkpoint's `generation_config.json` keeps
-the temperature its model draws best with (the experiments choose it by a sweep, `experiments/tune.py`). `draw_codes_naive` is the plain reference (every code recomputes the
+the temperature its model draws best with (the experiments choose it by a sweep,
+`experiments/tune.py`). `draw_codes_naive` is the plain reference (every code recomputes the
 whole sequence, no cache) that the tests hold this to.
 """
 

@@ -74,7 +74,7 @@ def pixel_error(image: object, scene: Scene) -> float:
     if not isinstance(image, Image.Image):
         return 1.0
     want = render(scene)
-    got = image.convert("RGB").resize(want.size, Image.BILINEAR) if image.size != want.size else image.convert("RGB")
+    got = image.convert("RGB").resize(want.size, Image.BILINEAR)  # (a copy when the size is the render's)
     a, b = (np.asarray(x, dtype=np.float64) / 255.0 for x in (got, want))
     return float(((a - b) ** 2).mean())
 

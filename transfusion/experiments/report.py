@@ -6,8 +6,9 @@ for each arm, then ask what share of Chameleon's FLOPs Transfusion needs to equa
 its largest budget. An accuracy is fitted as its error rate (1 - accuracy, lower is better,
 like the paper's FID and perplexity), clamped at half a case so that a perfect score stays on
 the log scale. The pixel error (mean squared, against the render of the asked scene) is the
-graded image score, FID's part: it still ranks drawings that no exact row counts. Then each ablation against its baseline, with the 95 % interval of each
-difference. The latest line of each run counts.
+graded image score, FID's part: it still ranks drawings that no exact row counts. Then each
+ablation against its baseline, with the 95 % interval of each difference. The latest line of
+each run counts.
 """
 
 from __future__ import annotations

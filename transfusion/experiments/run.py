@@ -164,11 +164,10 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     if state["step"] < steps:
         print(f"{run.name}: stopped at step {state['step']} of {steps} by its time limit: run the same command again")
         return None
-    untuned = TransfusionPipeline.from_pretrained(out / "model")
-    best, tried = sweep(untuned, budget.tune_cases)
-    keep(untuned, best, out / "model")
-    pipe = TransfusionPipeline.from_pretrained(out / "model")  # now sampling with the settings kept
-    scores = evaluate(WithSettings(pipe), cases=budget.cases, seed=0, natural=False, groups=GRADED)
+    pipe = TransfusionPipeline.from_pretrained(out / "model")
+    best, tried = sweep(pipe, budget.tune_cases)
+    keep(pipe, best, out / "model")  # for every later load of the checkpoint
+    scores = evaluate(WithSettings(pipe, **best), cases=budget.cases, seed=0, natural=False, groups=GRADED)
     line = {
         "name": run.name, "arm": run.arm, "size": run.size, "group": run.group, "baseline": run.baseline,
         "budget": budget_name, "model": run.config_overrides, "mixture": run.mixture,
