@@ -23,6 +23,7 @@ from transfusion.shapesworld.more_questions import (
     evidence_of,
     verdict_of,
     with_evidence,
+    COUNT_WORDS,
 )
 from transfusion.shapesworld.questions import QUESTION_FORMS, Question, answer, questions_for
 from transfusion.shapesworld.world import (
@@ -67,24 +68,43 @@ def test_new_questions_of_a_known_scene():
     assert qa["how many diamonds are there?"] == "none"
 
 
-def test_yes_no_and_count_answers_say_what_the_picture_shows_first():
+def test_yes_no_and_count_answers_compare_each_object_first():
     full = {q.question: q.answer for q in new_questions_for(SCENE)}
-    shapes = "the shapes are a red circle, a blue circle and a red square"  # the caption's order
-    assert full["how many red shapes are there?"] == f"{shapes}, so two"
-    assert full["is there a blue circle?"] == f"{shapes}, so yes"
-    # asked about a shape alone: the shapes alone, each where a colour would be
-    assert full["is there a triangle?"] == "the shapes are a circle, a circle and a square, so no"
-    assert full["how many circles are there?"] == "the shapes are a circle, a circle and a square, so two"
+    assert full["how many red shapes are there?"] == (  # the caption's order
+        "a red circle is red, a blue circle is not red, a red square is red, so two")
+    assert full["is there a blue circle?"] == (
+        "a red circle is not a blue circle, a blue circle is a blue circle, a red square is not a blue circle, so yes")
+    # asked about a shape alone: the shapes alone
+    assert full["is there a triangle?"] == (
+        "a circle is not a triangle, a circle is not a triangle, a square is not a triangle, so no")
+    assert full["how many circles are there?"] == (
+        "a circle is a circle, a circle is a circle, a square is not a circle, so two")
     one = Scene("white", (Obj("diamond", "orange", "large", 1, 1),))
-    assert answer_new(one, "how many circles are there?") == "the shape is a diamond, so none"
-    assert answer_new(one, "is there an orange circle?") == "the shape is an orange diamond, so no"
+    assert answer_new(one, "how many circles are there?") == "a diamond is not a circle, so none"
+    assert answer_new(one, "is there an orange circle?") == "an orange diamond is not an orange circle, so no"
+    assert answer_new(one, "is there an orange diamond?") == "an orange diamond is an orange diamond, so yes"
     assert full["is the background gray?"] == "the background is black, so no"
     assert full["which shape is blue?"] == "circle" and full["what is at the top?"] == "nothing"
     assert {q.form for q in new_questions_for(SCENE) if q.answer != verdict_of(q.answer)} == set(EVIDENCE_FORMS)
     assert verdict_of("yes") == "yes" and evidence_of("yes") == ""  # a bare verdict is its own
     assert evidence_of(full["is the background gray?"]) == "the background is black"
     with pytest.raises(ValueError, match="without evidence"):
-        with_evidence(SCENE, "which_shape", "circle")
+        with_evidence(SCENE, "which_shape", "blue", "circle")
+
+
+def test_the_verdict_is_what_the_marks_say():
+    """'yes' exactly when some object 'is' what was asked; a count is the number that are."""
+    rng = random.Random("marks")
+    for _ in range(300):
+        scene = random_scene(rng, allow_held_out=True)
+        for q in new_questions_for(scene, allow_held_out=True):
+            if q.form not in EVIDENCE_FORMS or q.form == "is_background":
+                continue
+            marks = evidence_of(q.answer).split(", ")
+            assert len(marks) == len(scene.objects)
+            hits = sum(" is not " not in m for m in marks)
+            want = ("yes" if hits else "no") if q.form in YES_NO_FORMS else list(COUNT_WORDS.values())[hits]
+            assert verdict_of(q.answer) == want, q
 
 
 @pytest.mark.parametrize("allow_held_out", [False, True])

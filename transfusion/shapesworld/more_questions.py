@@ -3,13 +3,14 @@
 Two halves, both graded exactly like the canonical questions:
 - seven new forms (yes/no, "which shape is red?", "what is in the top left corner?", counts of a
   colour or a shape), each with a canonical text and a canonical answer. A yes/no or count
-  answer first says what the picture shows, then its verdict ("the shapes are a red circle and
-  a blue square, so yes"): the model reads its own words to decide, which it learns far sooner
-  than a bare "yes" (a one-token answer decided from the image stayed at chance through 29,000
-  steps). The evidence is the objects' colours and shapes alone, the words a verdict compares
-  with what was asked, right before it: with the whole caption as evidence (stages 9 to 11) the
-  caption was right 500 times in 500 and "is there a {shape}?" still at chance (50 %, and 52 %
-  with the scene said in words), the asked word to be found in a sentence of up to 40 tokens.
+  answer first goes through the picture's objects, each compared with what was asked, then
+  gives its verdict ("a square is not a circle, a circle is a circle, so yes"): the model reads
+  its own words to decide, which it learns far sooner than a bare "yes" (a one-token answer
+  decided from the image stayed at chance through 29,000 steps). Each mark ("is" or "is not")
+  compares the object just written with the asked words, and the verdict reads the marks: with
+  the whole caption as evidence (stages 9 to 11) and then the objects listed alone (stages 12
+  and 13) the evidence was right 499 times in 500 and "is there a {shape}?" still 50 % and 66 %,
+  mostly "yes" to an absent shape, the asked word to be found somewhere in the list.
   `verdict_of` takes the verdict back out; it is what is graded. `new_questions_for`
   lists every valid one of a scene; `answer_new` reads the text back (written apart on purpose;
   a test checks that they agree, as for `questions.py`). `random_new_question` draws one so
@@ -73,23 +74,33 @@ def object_answer(size: str, colour: str, shape: str) -> str:
     return f"a {size} {colour} {shape}"
 
 
-def with_evidence(scene: Scene, form: str, verdict: str) -> str:
+def with_evidence(scene: Scene, form: str, asked: str, verdict: str) -> str:
     """The answer of an EVIDENCE_FORMS question: what the picture shows, then the verdict.
 
-    'the background is {background}, so {verdict}' for `is_background`; for the object forms
-    every object's colour and shape in the caption's order, 'the shapes are a red circle and a
-    blue square, so {verdict}' ('the shape is a red circle, ...' for one object); for the forms
-    that ask about a shape alone (SHAPE_FORMS) the shapes alone, 'the shapes are a circle and a
-    square, so {verdict}'.
+    `asked` is what the question names: a shape ('circle') for the SHAPE_FORMS, a colour and a
+    shape ('red circle') for `is_there_object`, a colour ('red') for `count_colour`, a
+    background for `is_background`. That form says 'the background is {background}, so
+    {verdict}'; the others go through the objects in the caption's order, each compared with
+    what was asked on its own: 'a square is not a circle, a circle is a circle, so yes' (the
+    shapes alone for the SHAPE_FORMS), 'a red square is not a red circle, so no', 'a red square
+    is red, a blue circle is not red, so one'. The verdict is then read off the marks ('is' or
+    'is not'), each decided from the object just written and the asked words.
     """
     if form not in EVIDENCE_FORMS:
         raise ValueError(f"{form!r} answers without evidence; forms with evidence: {EVIDENCE_FORMS}")
     if form == "is_background":
-        seen = f"the background is {scene.background}"
-    else:
-        said = [f"a {o.shape}" if form in SHAPE_FORMS else f"{article(o.colour)} {o.colour} {o.shape}" for o in scene.objects]
-        seen = f"the shapes are {join_list(said)}" if len(scene.objects) > 1 else f"the shape is {said[0]}"
-    return f"{seen}{VERDICT_SEPARATOR}{verdict}"
+        return f"the background is {scene.background}{VERDICT_SEPARATOR}{verdict}"
+    marks = []
+    for o in scene.objects:
+        if form in SHAPE_FORMS:
+            said, same = f"a {o.shape}", o.shape == asked
+        elif form == "is_there_object":
+            said, same = f"{article(o.colour)} {o.colour} {o.shape}", f"{o.colour} {o.shape}" == asked
+        else:  # count_colour
+            said, same = f"{article(o.colour)} {o.colour} {o.shape}", o.colour == asked
+        thing = asked if form == "count_colour" else f"{article(asked)} {asked}"
+        marks.append(f"{said} is {thing}" if same else f"{said} is not {thing}")
+    return f"{', '.join(marks)}{VERDICT_SEPARATOR}{verdict}"
 
 
 def in_words(scene: Scene, question: str) -> str:
@@ -132,7 +143,7 @@ def new_questions_for(scene: Scene, allow_held_out: bool = False) -> list[Questi
     out = []
     shapes_here = {o.shape for o in scene.objects}
     for shape in SHAPES:
-        said = with_evidence(scene, "is_there_shape", _yes(shape in shapes_here))
+        said = with_evidence(scene, "is_there_shape", shape, _yes(shape in shapes_here))
         out.append(Question("is_there_shape", f"is there {article(shape)} {shape}?", said))
     pairs_here = {o.pair for o in scene.objects}
     askable = set(TRAINING_PAIRS) | (set(HELD_OUT_PAIRS) if allow_held_out else set()) | pairs_here
@@ -142,10 +153,10 @@ def new_questions_for(scene: Scene, allow_held_out: bool = False) -> list[Questi
                 out.append(Question(
                     "is_there_object",
                     f"is there {article(colour)} {colour} {shape}?",
-                    with_evidence(scene, "is_there_object", _yes((colour, shape) in pairs_here)),
+                    with_evidence(scene, "is_there_object", f"{colour} {shape}", _yes((colour, shape) in pairs_here)),
                 ))
     for background in BACKGROUNDS:
-        said = with_evidence(scene, "is_background", _yes(scene.background == background))
+        said = with_evidence(scene, "is_background", background, _yes(scene.background == background))
         out.append(Question("is_background", f"is the background {background}?", said))
     for colour in COLOURS:
         having = [o for o in scene.objects if o.colour == colour]
@@ -157,11 +168,11 @@ def new_questions_for(scene: Scene, allow_held_out: bool = False) -> list[Questi
         out.append(Question("what_is_at", f"what is {phrase}?", said))
     for colour in COLOURS:
         n = sum(o.colour == colour for o in scene.objects)
-        said = with_evidence(scene, "count_colour", COUNT_WORDS[n])
+        said = with_evidence(scene, "count_colour", colour, COUNT_WORDS[n])
         out.append(Question("count_colour", f"how many {colour} shapes are there?", said))
     for shape in SHAPES:
         n = sum(o.shape == shape for o in scene.objects)
-        said = with_evidence(scene, "count_shape", COUNT_WORDS[n])
+        said = with_evidence(scene, "count_shape", shape, COUNT_WORDS[n])
         out.append(Question("count_shape", f"how many {shape}s are there?", said))
     return out
 
@@ -255,16 +266,16 @@ def answer_new(scene: Scene, question: str) -> str:
         obj = scene.at(*CELL_OF_POSITION[g[0]])
         return f"a {obj.size} {obj.colour} {obj.shape}" if obj else "nothing"
     if form == "is_there_shape":
-        verdict = "yes" if any(o.shape == g[1] for o in scene.objects) else "no"
+        asked, verdict = g[1], "yes" if any(o.shape == g[1] for o in scene.objects) else "no"
     elif form == "is_there_object":
-        verdict = "yes" if scene.find(g[1], g[2]) else "no"
+        asked, verdict = f"{g[1]} {g[2]}", "yes" if scene.find(g[1], g[2]) else "no"
     elif form == "is_background":
-        verdict = "yes" if scene.background == g[0] else "no"
+        asked, verdict = g[0], "yes" if scene.background == g[0] else "no"
     elif form == "count_colour":
-        verdict = COUNT_WORDS[len([o for o in scene.objects if o.colour == g[0]])]
+        asked, verdict = g[0], COUNT_WORDS[len([o for o in scene.objects if o.colour == g[0]])]
     else:  # count_shape
-        verdict = COUNT_WORDS[len([o for o in scene.objects if o.shape == g[0]])]
-    return with_evidence(scene, form, verdict)
+        asked, verdict = g[0], COUNT_WORDS[len([o for o in scene.objects if o.shape == g[0]])]
+    return with_evidence(scene, form, asked, verdict)
 
 
 # ---------------------------------------------------------------- questions in people's words
