@@ -9,6 +9,7 @@ import pytest
 
 from transfusion.shapesworld.captions import POSITION_WORDS
 from transfusion.shapesworld.more_questions import (
+    COUNT_WORDS,
     HELD_OUT_QUESTION_PHRASINGS,
     NEW_ANSWER_WORDS,
     NEW_QUESTION_FORMS,
@@ -23,7 +24,6 @@ from transfusion.shapesworld.more_questions import (
     evidence_of,
     verdict_of,
     with_evidence,
-    COUNT_WORDS,
 )
 from transfusion.shapesworld.questions import QUESTION_FORMS, Question, answer, questions_for
 from transfusion.shapesworld.world import (

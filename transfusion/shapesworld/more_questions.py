@@ -27,7 +27,7 @@ from __future__ import annotations
 import random
 import re
 
-from .captions import BACKGROUND_WORDS, POSITION_WORDS, canonical_caption, join_list
+from .captions import BACKGROUND_WORDS, POSITION_WORDS, canonical_caption
 from .questions import Question
 from .words import alternatives, article, phrase_finder, without_slots
 from .world import BACKGROUNDS, CELL_OF_POSITION, COLOURS, HELD_OUT_PAIRS, POSITIONS, SHAPES, SIZES, TRAINING_PAIRS, Scene
@@ -90,6 +90,7 @@ def with_evidence(scene: Scene, form: str, asked: str, verdict: str) -> str:
         raise ValueError(f"{form!r} answers without evidence; forms with evidence: {EVIDENCE_FORMS}")
     if form == "is_background":
         return f"the background is {scene.background}{VERDICT_SEPARATOR}{verdict}"
+    thing = asked if form == "count_colour" else f"{article(asked)} {asked}"
     marks = []
     for o in scene.objects:
         if form in SHAPE_FORMS:
@@ -98,7 +99,6 @@ def with_evidence(scene: Scene, form: str, asked: str, verdict: str) -> str:
             said, same = f"{article(o.colour)} {o.colour} {o.shape}", f"{o.colour} {o.shape}" == asked
         else:  # count_colour
             said, same = f"{article(o.colour)} {o.colour} {o.shape}", o.colour == asked
-        thing = asked if form == "count_colour" else f"{article(asked)} {asked}"
         marks.append(f"{said} is {thing}" if same else f"{said} is not {thing}")
     return f"{', '.join(marks)}{VERDICT_SEPARATOR}{verdict}"
 
