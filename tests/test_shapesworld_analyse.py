@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from transfusion.shapesworld.analyse import Unreadable, analyse
+from transfusion.shapesworld.analyse import Unreadable, _shape, analyse
 from transfusion.shapesworld.render import coverage, render, render_array
 from transfusion.shapesworld.world import (
     BACKGROUNDS,
@@ -143,3 +143,11 @@ def test_rejects_wrong_canvas():
 
 def test_unreadable_is_a_value_error():
     assert issubclass(Unreadable, ValueError)
+
+
+def test_a_blob_without_vertical_spread_is_no_shape():
+    # rows beyond the background (negative coverage) above and below one covered row: the
+    # profile's variance is negative, where a skew would be nan and read as a diamond
+    alpha = np.array([[-1.0, -1.0], [3.0, 3.0], [-1.0, -1.0]])
+    with pytest.raises(Unreadable, match="no vertical spread"):
+        _shape(alpha, 2, "here")

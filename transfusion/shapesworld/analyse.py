@@ -154,6 +154,8 @@ def _shape(alpha: np.ndarray, side: int, where: str) -> str:
     y = np.arange(len(profile)) + 0.5
     mean = (profile * y).sum() / mass
     var = (profile * (y - mean) ** 2).sum() / mass
+    if var <= 0:  # negative coverage (pixels beyond the background) outweighs the rows it covers
+        raise Unreadable(f"a blob {where} has no vertical spread, like no shape")
     skew = (profile * (y - mean) ** 3).sum() / mass / var**1.5
     return "triangle" if skew < TRIANGLE_SKEW else "diamond"  # apex up: the mass sits low
 
