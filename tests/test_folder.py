@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from folder_helpers import COLOURS, picture, write_fixture
-from transfusion.folder.evaluate import FolderOracle, FolderRandom, build_folder_cases, score_folder
+from transfusion.folder.evaluate import FolderOracle, FolderRandom, build_folder_cases, format_folder_table, only, score_folder
 from transfusion.folder.format import read_folder
 from transfusion.folder.retrieval import Catalogue
 from transfusion.folder.source import FolderSource, load_picture
@@ -128,3 +128,16 @@ def test_the_oracle_scores_100_and_random_guesses_score_near_chance(folder):
     guess = score_folder(FolderRandom(f, seed=2), f, big, seed=1)
     assert guess["draw"]["exact"]["accuracy"] < 0.4 and guess["caption"]["accuracy"] < 0.4
     assert guess["draw"]["colour"]["accuracy"] < 0.7  # 1 in 3 by chance
+
+
+def test_only_the_groups_asked_for_are_scored_and_tabled(folder):
+    f = read_folder(folder)
+    cases = only(build_folder_cases(f, 6, seed=1), ["draw", "chat"])
+    assert cases.caption == cases.question == cases.edit == cases.draw_held_out == () and cases.draw and cases.chat
+    results = score_folder(FolderOracle(f), f, cases, seed=1)
+    assert set(results) == {"draw", "chat"}
+    table = format_folder_table({**results, "data": "d", "cases per group": 6, "seed": 1})
+    assert "| draw | exact entry | 100.0 %" in table and "| chat |" in table
+    assert "| caption" not in table and "| question" not in table and "| edit" not in table
+    with pytest.raises(ValueError, match="no such group: captions"):
+        only(cases, ["captions"])

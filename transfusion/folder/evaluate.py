@@ -11,6 +11,9 @@ its own seeded generator (fewer where the folder has fewer rows):
   (exactly; the answer of a pixel-identical picture to the same question counts too);
 - edit: each kind of edits.jsonl, training rows, and rows into or out of held-out pictures apart;
 - chat: draw a training entry (by its caption or a prompt), then edit it: both pictures right.
+`--only` scores some groups (by their `FolderCases` field: draw, draw_held_out, caption, question,
+edit, chat), e.g. to compare sampling settings on the drawings alone; the others are left out of
+the results and the table.
 The model is anything with the pipeline's API (`transfusion.evaluation.harness`).
 `FolderOracle` answers from the folder itself and must score 100 %; `FolderRandom` guesses.
 """
@@ -22,7 +25,7 @@ import json
 import random
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from PIL import Image
@@ -80,6 +83,17 @@ def build_folder_cases(folder: Folder, n: int, seed: int = 0) -> FolderCases:
     return FolderCases(draw, draw_held, caption, tuple(question), tuple(edit), chat)
 
 
+GROUPS = tuple(f.name for f in fields(FolderCases))  # what `--only` may name
+
+
+def only(cases: FolderCases, groups: Sequence[str]) -> FolderCases:
+    """The cases of these groups (`GROUPS`); the others empty, so left out of the scores."""
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        raise ValueError(f"no such group: {', '.join(sorted(unknown))} (the groups: {', '.join(GROUPS)})")
+    return replace(cases, **{g: () for g in GROUPS if g not in groups})
+
+
 class _Drawings:
     """Exact and per-attribute tallies of drawings graded by retrieval."""
 
@@ -110,7 +124,7 @@ def _drawn(model, cases: Sequence[tuple[str, Entry]], seed: int, batch_size: int
 
 
 def score_folder(model, folder: Folder, cases: FolderCases, seed: int = 0, batch_size: int = 16) -> dict:
-    """Every score of `model` on the folder's cases; JSON-ready."""
+    """Every score of `model` on the folder's cases, JSON-ready; a group without cases is left out."""
     catalogue = Catalogue(folder.entries)
     draw, draw_held = _Drawings(catalogue), _Drawings(catalogue)
     _drawn(model, cases.draw, seed, batch_size, draw)
@@ -140,11 +154,13 @@ def score_folder(model, folder: Folder, cases: FolderCases, seed: int = 0, batch
         messages += [{"role": "assistant", "content": list(first)}, {"role": "user", "content": e.instruction}]
         second = model.chat(messages, seed=seed + i)
         chat.add(drew and catalogue.retrieves(last_image(second), catalogue.index[target.image]))
-    return {
-        "draw": draw.as_dict(), "draw, held out": draw_held.as_dict(), "caption": captions.as_dict(),
-        "question": {k: t.as_dict() for k, t in questions.items()},
-        "edit": {k: t.as_dict() for k, t in edits.items()}, "chat": chat.as_dict(),
+    scores = {
+        "draw": (cases.draw, draw.as_dict()), "draw, held out": (cases.draw_held_out, draw_held.as_dict()),
+        "caption": (cases.caption, captions.as_dict()),
+        "question": (cases.question, {k: t.as_dict() for k, t in questions.items()}),
+        "edit": (cases.edit, {k: t.as_dict() for k, t in edits.items()}), "chat": (cases.chat, chat.as_dict()),
     }
+    return {group: score for group, (asked, score) in scores.items() if asked}
 
 
 def _row(group: str, measure: str, tally: dict) -> str:
@@ -156,17 +172,21 @@ def format_folder_table(results: dict) -> str:
     lines = [f"Folder evaluation of {results.get('model') or 'a model'} on {results['data']}: "
              f"{results['cases per group']} cases per group, seed {results['seed']}", "",
              "| group | measure | score | 95 % interval | cases |", "| --- | --- | ---: | ---: | ---: |"]
-    for group in ("draw", "draw, held out"):
-        for measure, tally in results[group].items():
+    def drawn(group: str, drawings: dict) -> None:
+        for measure, tally in drawings.items():
             if tally["total"]:
                 lines.append(_row(group, "exact entry" if measure == "exact" else f"right {measure}", tally))
-    lines.append(_row("caption", "exact", results["caption"]))
-    for kind, tally in results["question"].items():
+
+    for group in ("draw", "draw, held out"):
+        drawn(group, results.get(group, {}))
+    if "caption" in results:
+        lines.append(_row("caption", "exact", results["caption"]))
+    for kind, tally in results.get("question", {}).items():
         lines.append(_row("question", kind or "all", tally))
-    for kind, drawings in results["edit"].items():
-        for measure, tally in drawings.items():
-            lines.append(_row(f"edit: {kind or 'all'}", "exact entry" if measure == "exact" else f"right {measure}", tally))
-    lines.append(_row("chat", "draw, then edit: both right", results["chat"]))
+    for kind, drawings in results.get("edit", {}).items():
+        drawn(f"edit: {kind or 'all'}", drawings)
+    if "chat" in results:
+        lines.append(_row("chat", "draw, then edit: both right", results["chat"]))
     return "\n".join(lines)
 
 
@@ -251,6 +271,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True, help="'oracle' (the folder itself), 'random' (guesses) or a checkpoint directory")
     p.add_argument("--data", required=True, type=Path, help="the folder (captions.jsonl, and optionally edits, questions, held out)")
     p.add_argument("--cases", type=int, default=DEFAULT_CASES, help="cases per group (default %(default)s)")
+    p.add_argument("--only", nargs="+", choices=GROUPS, default=GROUPS, metavar="GROUP",
+                   help=f"score only these groups ({', '.join(GROUPS)}; default all)")
     add_run_args(p)
     add_model_args(p)
     args = p.parse_args(argv)
@@ -266,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         model = FolderRandom(folder, args.seed)
     else:
         model = model_from_args(args)
-    cases = build_folder_cases(folder, args.cases, args.seed)
+    cases = only(build_folder_cases(folder, args.cases, args.seed), args.only)
     results = score_folder(model, folder, cases, args.seed, args.batch_size)
     results.update({"model": args.model, "data": str(args.data), "cases per group": args.cases, "seed": args.seed})
     if isinstance(model, WithSettings):
