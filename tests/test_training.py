@@ -53,6 +53,17 @@ def test_resume_continues_exactly(vae_dir, tmp_path):
     assert all(a["tokens_seen"] < b["tokens_seen"] for a, b in zip(rows, rows[1:]))
 
 
+def test_two_micro_batches_of_two_end_where_one_batch_of_four_does(vae_dir, tmp_path):
+    # the documents differ in length, so averaging two micro-batch means would weigh the
+    # tokens of the shorter micro-batch more: the step's loss is averaged over all its tokens
+    train.main(train_args(vae_dir, tmp_path / "accumulated", 3, "--grad-accum", "2", batch_size=2))
+    train.main(train_args(vae_dir, tmp_path / "whole", 3, batch_size=4))
+    for name in ("model.safetensors", "ema.safetensors"):
+        a, b = (load_file(tmp_path / run / "state" / name) for run in ("accumulated", "whole"))
+        for k in a:
+            assert torch.allclose(a[k], b[k], rtol=0.0, atol=1e-5), (name, k, float((a[k] - b[k]).abs().max()))
+
+
 def test_a_warm_start_keeps_weights_tokenizer_and_sampling_defaults(vae_dir, tmp_path):
     from transfusion.checkpoint import Checkpoint
     from transfusion.generation_config import Settings, save_generation_config

@@ -157,7 +157,7 @@ def main(argv=None) -> None:
     cache = LatentCache(vae, config.vae.image_size, encoder=to_model_images)
     rank, world = accelerator.process_index, accelerator.num_processes
 
-    def loss_fn(step: int, micro: int):
+    def micro_batch(step: int, micro: int):
         # this process's share of the step's documents: disjoint between processes, and with
         # each document's randomness its own (`document_seed`), the step's gradient is the same
         # whether one process takes the whole batch or several take a part each
@@ -168,8 +168,21 @@ def main(argv=None) -> None:
         seqs = [encode_document(d, tokenizer, config, lm_loss=lm, seed=s)
                 for d, (_, lm), s in zip(with_latents, dropped, seeds)]
         batch = collate(seqs, tokenizer.pad_id, max_len=args.pack or None).to(accelerator.device)
-        loss, parts = transfusion_loss(loop.model, batch, diffusion, denominators=shared_denominators(accelerator, batch))
-        return loss, parts, sum(len(s) for s in seqs)
+        return batch, sum(len(s) for s in seqs)
+
+    step_parts: dict = {}  # this process's micro-batches of the step and their denominators, built at its first
+
+    def loss_fn(step: int, micro: int):
+        # each loss part is averaged over the whole step, every micro-batch of every process,
+        # as it would be over one batch of all of them: the loop divides each micro-batch's
+        # loss by `grad_accum`, so the denominators are the step's counts over that many
+        if micro == 0:
+            batches = [micro_batch(step, m) for m in range(args.grad_accum)]
+            local = torch.stack([counts(b) for b, _ in batches]).sum(0)
+            step_parts.update(batches=batches, denominators=shared_denominators(accelerator, local) / args.grad_accum)
+        batch, tokens = step_parts["batches"][micro]
+        loss, parts = transfusion_loss(loop.model, batch, diffusion, denominators=step_parts["denominators"])
+        return loss, parts, tokens
 
     def current_checkpoint() -> Checkpoint:
         return Checkpoint(loop.ema_model(lambda: Transfusion(config)).to(accelerator.device), tokenizer, vae, defaults)
@@ -199,11 +212,11 @@ def main(argv=None) -> None:
             evaluate_at_end(source, args.out, cases, args.seed, accelerator.print)
 
 
-def shared_denominators(accelerator: Accelerator, batch) -> torch.Tensor:
-    """The loss denominators (`loss.transfusion_loss`) of one process's part of a step: the
-    counts of every process's batch, over the number of processes. DDP averages the processes'
-    gradients, so these make the step's gradient that of the whole batch."""
-    local = counts(batch)
+def shared_denominators(accelerator: Accelerator, local: torch.Tensor) -> torch.Tensor:
+    """The loss denominators (`loss.transfusion_loss`) of one process's part of a step, from its
+    `local` counts (`loss.counts`): the counts of every process's part, over the number of
+    processes. DDP averages the processes' gradients, so these make the step's gradient that of
+    the whole batch."""
     if accelerator.num_processes == 1:
         return local
     return accelerator.reduce(local, reduction="sum") / accelerator.num_processes
