@@ -124,10 +124,15 @@ def test_the_oracle_scores_100_and_random_guesses_score_near_chance(folder):
     tallies = [oracle["draw"]["exact"], oracle["draw, held out"]["exact"], oracle["caption"], oracle["chat"],
                *oracle["question"].values(), *(d["exact"] for d in oracle["edit"].values()), oracle["draw"]["colour"]]
     assert all(t["accuracy"] == 1.0 and t["total"] > 0 for t in tallies), tallies
+    assert all(m == [] for m in oracle["misses"].values()) and "draw" in oracle["misses"]
     big = build_folder_cases(f, 200, seed=1)  # every row it has
     guess = score_folder(FolderRandom(f, seed=2), f, big, seed=1)
     assert guess["draw"]["exact"]["accuracy"] < 0.4 and guess["caption"]["accuracy"] < 0.4
     assert guess["draw"]["colour"]["accuracy"] < 0.7  # 1 in 3 by chance
+    missed = guess["misses"]["draw"]
+    assert len(missed) == guess["draw"]["exact"]["total"] - guess["draw"]["exact"]["correct"]
+    captions = {e.caption for e in f.entries}
+    assert all(m["expected"] in captions and m["drawn"] in captions and m["drawn"] != m["expected"] for m in missed)
 
 
 def test_only_the_groups_asked_for_are_scored_and_tabled(folder):
@@ -135,7 +140,7 @@ def test_only_the_groups_asked_for_are_scored_and_tabled(folder):
     cases = only(build_folder_cases(f, 6, seed=1), ["draw", "chat"])
     assert cases.caption == cases.question == cases.edit == cases.draw_held_out == () and cases.draw and cases.chat
     results = score_folder(FolderOracle(f), f, cases, seed=1)
-    assert set(results) == {"draw", "chat"}
+    assert set(results) == {"draw", "chat", "misses"} and results["misses"] == {"draw": []}
     table = format_folder_table({**results, "data": "d", "cases per group": 6, "seed": 1})
     assert "| draw | exact entry | 100.0 %" in table and "| chat |" in table
     assert "| caption" not in table and "| question" not in table and "| edit" not in table

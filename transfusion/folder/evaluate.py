@@ -95,10 +95,12 @@ def only(cases: FolderCases, groups: Sequence[str]) -> FolderCases:
 
 
 class _Drawings:
-    """Exact and per-attribute tallies of drawings graded by retrieval."""
+    """Exact and per-attribute tallies of drawings graded by retrieval, and the misses: the
+    caption expected and the one retrieved (None: no picture)."""
 
     def __init__(self, catalogue: Catalogue):
         self.catalogue, self.exact, self.attributes = catalogue, Tally(), {}
+        self.misses: list[dict] = []
 
     def add(self, image: object, expected: Entry) -> bool:
         found = self.catalogue.nearest(image) if isinstance(image, Image.Image) else None
@@ -108,6 +110,8 @@ class _Drawings:
         got = [self.catalogue.entries[j] for j in self.catalogue.same[found]] if found is not None else []
         for name, value in expected.attributes.items():
             self.attributes.setdefault(name, Tally()).add(any(g.attributes.get(name) == value for g in got))
+        if not ok:
+            self.misses.append({"expected": expected.caption, "drawn": self.catalogue.entries[found].caption if got else None})
         return ok
 
     def as_dict(self) -> dict:
@@ -124,7 +128,8 @@ def _drawn(model, cases: Sequence[tuple[str, Entry]], seed: int, batch_size: int
 
 
 def score_folder(model, folder: Folder, cases: FolderCases, seed: int = 0, batch_size: int = 16) -> dict:
-    """Every score of `model` on the folder's cases, JSON-ready; a group without cases is left out."""
+    """Every score of `model` on the folder's cases, JSON-ready; a group without cases is left
+    out. "misses" lists each wrong drawing of the draw and edit groups."""
     catalogue = Catalogue(folder.entries)
     draw, draw_held = _Drawings(catalogue), _Drawings(catalogue)
     _drawn(model, cases.draw, seed, batch_size, draw)
@@ -154,12 +159,15 @@ def score_folder(model, folder: Folder, cases: FolderCases, seed: int = 0, batch
         messages += [{"role": "assistant", "content": list(first)}, {"role": "user", "content": e.instruction}]
         second = model.chat(messages, seed=seed + i)
         chat.add(drew and catalogue.retrieves(last_image(second), catalogue.index[target.image]))
+    misses = {"draw": (cases.draw, draw.misses), "draw, held out": (cases.draw_held_out, draw_held.misses),
+              **{f"edit: {k}": (cases.edit, d.misses) for k, d in edits.items()}}
     scores = {
         "draw": (cases.draw, draw.as_dict()), "draw, held out": (cases.draw_held_out, draw_held.as_dict()),
         "caption": (cases.caption, captions.as_dict()),
         "question": (cases.question, {k: t.as_dict() for k, t in questions.items()}),
         "edit": (cases.edit, {k: t.as_dict() for k, t in edits.items()}), "chat": (cases.chat, chat.as_dict()),
     }
+    scores["misses"] = (misses, {group: m for group, (asked, m) in misses.items() if asked})
     return {group: score for group, (asked, score) in scores.items() if asked}
 
 
