@@ -111,7 +111,8 @@ class _Drawings:
         for name, value in expected.attributes.items():
             self.attributes.setdefault(name, Tally()).add(any(g.attributes.get(name) == value for g in got))
         if not ok:
-            self.misses.append({"expected": expected.caption, "drawn": self.catalogue.entries[found].caption if got else None})
+            drawn = self.catalogue.entries[found].caption if found is not None else None
+            self.misses.append({"expected": expected.caption, "drawn": drawn})
         return ok
 
     def as_dict(self) -> dict:
@@ -159,16 +160,18 @@ def score_folder(model, folder: Folder, cases: FolderCases, seed: int = 0, batch
         messages += [{"role": "assistant", "content": list(first)}, {"role": "user", "content": e.instruction}]
         second = model.chat(messages, seed=seed + i)
         chat.add(drew and catalogue.retrieves(last_image(second), catalogue.index[target.image]))
-    misses = {"draw": (cases.draw, draw.misses), "draw, held out": (cases.draw_held_out, draw_held.misses),
-              **{f"edit: {k}": (cases.edit, d.misses) for k, d in edits.items()}}
+    asked = {"draw": cases.draw, "draw, held out": cases.draw_held_out, "caption": cases.caption,
+             "question": cases.question, "edit": cases.edit, "chat": cases.chat}
     scores = {
-        "draw": (cases.draw, draw.as_dict()), "draw, held out": (cases.draw_held_out, draw_held.as_dict()),
-        "caption": (cases.caption, captions.as_dict()),
-        "question": (cases.question, {k: t.as_dict() for k, t in questions.items()}),
-        "edit": (cases.edit, {k: t.as_dict() for k, t in edits.items()}), "chat": (cases.chat, chat.as_dict()),
+        "draw": draw.as_dict(), "draw, held out": draw_held.as_dict(), "caption": captions.as_dict(),
+        "question": {k: t.as_dict() for k, t in questions.items()},
+        "edit": {k: t.as_dict() for k, t in edits.items()}, "chat": chat.as_dict(),
     }
-    scores["misses"] = (misses, {group: m for group, (asked, m) in misses.items() if asked})
-    return {group: score for group, (asked, score) in scores.items() if asked}
+    results = {group: score for group, score in scores.items() if asked[group]}
+    drawings = {group: d for group, d in (("draw", draw), ("draw, held out", draw_held)) if asked[group]}
+    drawings.update({f"edit: {k}": d for k, d in edits.items()})  # the edit kinds that had cases
+    results["misses"] = {group: d.misses for group, d in drawings.items()}
+    return results
 
 
 def _row(group: str, measure: str, tally: dict) -> str:
