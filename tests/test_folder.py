@@ -3,6 +3,8 @@ retrieval and the folder evaluator (oracle 100 %, random at chance), on a few fi
 
 import json
 import random
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageFilter
@@ -11,7 +13,8 @@ from folder_helpers import COLOURS, picture, write_fixture
 from transfusion.folder.evaluate import FolderOracle, FolderRandom, build_folder_cases, format_folder_table, only, score_folder
 from transfusion.folder.format import read_folder
 from transfusion.folder.retrieval import Catalogue
-from transfusion.folder.source import FolderSource, load_picture
+from transfusion.folder.format import Entry
+from transfusion.folder.source import FolderSource, epoch_multiplicity, load_picture
 
 @pytest.fixture
 def folder(tmp_path):
@@ -78,6 +81,44 @@ def test_a_folder_mixture_is_checked(folder):
     assert all(len(only.document(i)) == 2 and isinstance(only.document(i)[1]["content"][0], str) for i in range(20))
 
 
+def test_balanced_by_an_attribute_each_value_shares_one_slot_of_the_epoch():
+    def entries(*values):
+        return tuple(Entry(Path(f"/p{i}.png"), f"c{i}", (), {"figure": v} if v else {}) for i, v in enumerate(values))
+
+    # groups of 4, 2 and 1, and one picture without the attribute: each group 4 times an epoch
+    assert epoch_multiplicity(entries("a", "a", "a", "a", "b", "b", "c", None), "figure") == [1, 1, 1, 1, 2, 2, 4, 4]
+    assert epoch_multiplicity(entries("a", "b", None), None) == [1, 1, 1]  # unbalanced: each picture once
+    assert epoch_multiplicity(entries("a", "a", "a", "b", "b"), "figure") == [1, 1, 1, 2, 2]  # 4 against 3: rounded
+    with pytest.raises(ValueError, match="no picture has the attribute 'emoji'"):
+        epoch_multiplicity(entries("a", None), "emoji")
+
+
+def test_a_folder_balanced_by_figure_draws_each_figure_equally_often(folder):
+    rows = [json.loads(line) for line in (folder / "captions.jsonl").read_text().splitlines()]
+    for r in rows:  # the discs are one figure in three colours; every other picture is one of a kind
+        r["attributes"] = {"figure": "disc"} if r["attributes"]["shape"] == "disc" else {}
+    (folder / "captions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    draw_only = {"text_to_image": 1, "image_to_text": 0, "question": 0, "edit": 0, "chat": 0}
+
+    def drawn(source, n):
+        counts = Counter()
+        for i in range(n):
+            doc = source.document(i)
+            assert source.document(i) == doc  # still a pure function of the index
+            counts[doc[0]["content"][0].removeprefix("draw a ")] += 1
+        return counts
+
+    plain = FolderSource(folder, seed=2, mixture=draw_only)
+    assert drawn(plain, 8) == Counter({e.caption: 1 for e in plain.data.entries})  # 8 training pictures, once each
+    balanced = FolderSource(folder, seed=2, mixture=draw_only, balance_by="figure")
+    # an epoch of 3 + 5 x 3 slots: the three discs together as often as each one-of-a-kind picture
+    counts = drawn(balanced, 18)
+    assert {c: n for c, n in counts.items() if "disc" in c} == {"red disc": 1, "blue disc": 1, "green disc": 1}
+    assert {n for c, n in counts.items() if "disc" not in c} == {3} and len(counts) == 8
+    with pytest.raises(ValueError, match="no picture has the attribute 'tone'"):
+        FolderSource(folder, balance_by="tone")
+
+
 def test_a_drawing_after_a_request_sometimes_says_what_it_drew_first(folder):
     source = FolderSource(folder, seed=1, mixture={"text_to_image": 1, "image_to_text": 0, "question": 0, "edit": 0, "chat": 0})
     by_caption = {e.caption: e for e in source.data.entries}
@@ -133,6 +174,26 @@ def test_the_oracle_scores_100_and_random_guesses_score_near_chance(folder):
     assert len(missed) == guess["draw"]["exact"]["total"] - guess["draw"]["exact"]["correct"]
     captions = {e.caption for e in f.entries}
     assert all(m["expected"] in captions and m["drawn"] in captions and m["drawn"] != m["expected"] for m in missed)
+
+
+def test_drawings_of_one_of_a_kind_pictures_are_also_scored_apart(folder):
+    f = read_folder(folder)
+    every = build_folder_cases(f, 200, seed=1)
+    assert "exact when" not in score_folder(FolderOracle(f), f, every, seed=1)["draw"]  # each shape is in 3 pictures
+    Image.new("RGB", (32, 32), (120, 40, 160)).save(folder / "pics/purple.png")
+    with open(folder / "captions.jsonl", "a") as file:
+        file.write(json.dumps({"image": "pics/purple.png", "caption": "purple", "attributes": {"colour": "purple"}}) + "\n")
+    f = read_folder(folder)
+    cases = only(build_folder_cases(f, 200, seed=1), ["draw"])
+    oracle = score_folder(FolderOracle(f), f, cases, seed=1)["draw"]["exact when"]
+    assert oracle.keys() == {"colour in one picture", "colour in several pictures"}  # no shape of one picture: no split
+    assert oracle["colour in one picture"]["total"] == 1 and oracle["colour in several pictures"]["total"] == 8
+    assert all(t["accuracy"] == 1.0 for t in oracle.values())
+    guess = score_folder(FolderRandom(f, seed=2), f, cases, seed=1)
+    parts = guess["draw"]["exact when"].values()
+    assert sum(t["correct"] for t in parts) == guess["draw"]["exact"]["correct"]
+    table = format_folder_table({**guess, "data": "d", "cases per group": 200, "seed": 1})
+    assert "| draw | exact entry, colour in one picture |" in table and "| draw | exact entry, colour in several pictures |" in table
 
 
 def test_only_the_groups_asked_for_are_scored_and_tabled(folder):

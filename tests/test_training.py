@@ -180,6 +180,21 @@ def test_a_bad_mixture_is_refused_before_training(tmp_path, capsys, mixture, dat
     assert re.search(message, capsys.readouterr().err)
 
 
+@pytest.mark.parametrize("data, attribute, message", [
+    ("shapesworld", "colour", "--balance-by: --balance-by is for a folder's captions attributes"),
+    ("FOLDER", "emoji", "--balance-by: no picture has the attribute 'emoji'"),
+])
+def test_a_balance_the_world_cannot_give_is_refused_before_training(tmp_path, capsys, data, attribute, message):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "captions.jsonl").write_text(json.dumps({"image": "a.png", "caption": "a"}))
+    data = str(tmp_path) if data == "FOLDER" else data
+    with pytest.raises(SystemExit):
+        train.parse_args(["--vae", "v", "--out", str(tmp_path / "run"), "--data", data, "--balance-by", attribute])
+    assert message in capsys.readouterr().err
+
+
 def test_the_autoencoder_warm_starts_and_trains_on_a_folder(vae_dir, tmp_path):
     from diffusers import AutoencoderKL
     from folder_helpers import write_fixture

@@ -61,6 +61,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--mixture", type=json.loads, default=None,
                    help="task weights to change, as JSON, e.g. '{\"edit\": 0.4}'; the others keep their defaults "
                         "(transfusion.shapesworld.DEFAULT_MIXTURE, or folder.source.FOLDER_MIXTURE); a resumed run needs the same")
+    p.add_argument("--balance-by", default=None, metavar="ATTRIBUTE",
+                   help="a folder's captions attribute (e.g. emoji): draw and name each value of it about equally often, "
+                        "not each picture (folder.source.epoch_multiplicity); a resumed run needs the same")
     p.add_argument("--out", type=Path, help="output folder")
     p.add_argument("--init-from", type=Path, help="warm start: a checkpoint folder whose weights, tokenizer and sampling defaults to start from")
     p.add_argument("--steps", type=int, default=1000, help="optimizer steps in all (a resumed run goes on to this)")
@@ -96,13 +99,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         args = p.parse_args(argv)
     if args.vae is None or args.out is None:
         p.error("--vae and --out are required (on the command line or in --config)")
-    if args.mixture is not None:
+    if args.mixture is not None or args.balance_by is not None:
+        flag = "--mixture" if args.mixture is not None else "--balance-by"
         try:
-            if not isinstance(args.mixture, dict):
+            if args.mixture is not None and not isinstance(args.mixture, dict):
                 raise ValueError(f"expected a JSON object of task weights, got {args.mixture!r}")
-            make_source(args.data, args.seed, args.mixture)
+            make_source(args.data, args.seed, args.mixture, args.balance_by)
         except (ValueError, FileNotFoundError) as e:
-            p.error(f"--mixture: {e}")
+            p.error(f"{flag}: {e}")
     return args
 
 
@@ -129,7 +133,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     accelerator = make_accelerator(args.precision)
     torch.manual_seed(args.seed)
-    source = make_source(args.data, args.seed, args.mixture)
+    source = make_source(args.data, args.seed, args.mixture, args.balance_by)
     tokenizer = make_tokenizer(args, source)
     vae = load_autoencoder(args.vae)
     vae.requires_grad_(False)

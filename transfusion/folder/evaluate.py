@@ -2,7 +2,9 @@
 
 Every drawing is graded by retrieval (`retrieval.py`): right when the catalogue entry nearest
 to it is the expected one; and, for each attribute the expected entry has ("emoji", "tone"),
-right when the retrieved entry's value is the same. Groups, each of `--cases` cases drawn from
+right when the retrieved entry's value is the same. Where the cases hold both pictures whose
+value of an attribute no other catalogue picture has (an emoji without skin-tone variants) and
+pictures that share it (a figure in six tones), exact is also reported for each part apart. Groups, each of `--cases` cases drawn from
 its own seeded generator (fewer where the folder has fewer rows):
 - draw: a caption or prompt of a training entry -> its picture; "draw, held out": of a
   held-out entry (never trained on);
@@ -24,6 +26,7 @@ import argparse
 import json
 import random
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -101,11 +104,16 @@ class _Drawings:
     def __init__(self, catalogue: Catalogue):
         self.catalogue, self.exact, self.attributes = catalogue, Tally(), {}
         self.misses: list[dict] = []
+        self.pictures_with = Counter((k, v) for e in catalogue.entries for k, v in e.attributes.items())
+        self.exact_when: dict[str, dict[str, Tally]] = {}  # "emoji": {"one picture": ..., "several pictures": ...}
 
     def add(self, image: object, expected: Entry) -> bool:
         found = self.catalogue.nearest(image) if isinstance(image, Image.Image) else None
         ok = found is not None and found in self.catalogue.same[self.catalogue.index[expected.image]]
         self.exact.add(ok)
+        for name, value in expected.attributes.items():
+            part = "one picture" if self.pictures_with[(name, value)] == 1 else "several pictures"
+            self.exact_when.setdefault(name, {}).setdefault(part, Tally()).add(ok)
         # the attributes of the retrieved picture: of any entry it is pixel-identical to
         got = [self.catalogue.entries[j] for j in self.catalogue.same[found]] if found is not None else []
         for name, value in expected.attributes.items():
@@ -116,7 +124,13 @@ class _Drawings:
         return ok
 
     def as_dict(self) -> dict:
-        return {"exact": self.exact.as_dict(), **{k: t.as_dict() for k, t in sorted(self.attributes.items())}}
+        scores = {"exact": self.exact.as_dict(), **{k: t.as_dict() for k, t in sorted(self.attributes.items())}}
+        # an attribute whose cases all fall in one part tells nothing beyond exact
+        split = {f"{name} in {part}": t.as_dict() for name, parts in sorted(self.exact_when.items()) if len(parts) == 2
+                 for part, t in sorted(parts.items())}
+        if split:
+            scores["exact when"] = split
+        return scores
 
 
 def _drawn(model, cases: Sequence[tuple[str, Entry]], seed: int, batch_size: int, tally: _Drawings) -> None:
@@ -185,7 +199,9 @@ def format_folder_table(results: dict) -> str:
              "| group | measure | score | 95 % interval | cases |", "| --- | --- | ---: | ---: | ---: |"]
     def drawn(group: str, drawings: dict) -> None:
         for measure, tally in drawings.items():
-            if tally["total"]:
+            if measure == "exact when":
+                lines.extend(_row(group, f"exact entry, {part}", t) for part, t in tally.items())
+            elif tally["total"]:
                 lines.append(_row(group, "exact entry" if measure == "exact" else f"right {measure}", tally))
 
     for group in ("draw", "draw, held out"):

@@ -14,11 +14,14 @@ left out, the others keep their proportions; `--mixture` changes any of them):
 
 Nothing that shows a held-out picture is trained on. Pictures and captions are taken in a fresh
 shuffled order every epoch; the other tasks draw their row from the document's own generator.
+An epoch shows every picture once, or, balanced by an attribute (`balance_by`, `--balance-by`),
+every value of it about equally often (`epoch_multiplicity`).
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +42,27 @@ def here_is(entry: Entry) -> str:
     return f"here is {entry.caption}"
 
 
+def epoch_multiplicity(entries: tuple[Entry, ...], attribute: str | None) -> list[int]:
+    """How many times each entry appears in an epoch of drawing and naming.
+
+    Without an attribute, once each. With one, the entries sharing a value of it (in the emoji
+    world `emoji`: a figure and its skin-tone variants) share one slot of the epoch between them:
+    an entry of a group of n appears round(L / n) times, L the largest group, so each value is
+    seen about L times an epoch whatever its number of pictures (exactly, where n divides L). An
+    entry without the attribute is a group of its own. Why: a one-of-a-kind picture is otherwise
+    seen once an epoch while a figure in six tones is seen six times, and is learnt far sooner.
+    """
+    if attribute is None:
+        return [1] * len(entries)
+    if not any(attribute in e.attributes for e in entries):
+        raise ValueError(f"no picture has the attribute {attribute!r} to balance by (captions.jsonl 'attributes')")
+    groups = [("value", e.attributes[attribute]) if attribute in e.attributes else ("alone", i)
+              for i, e in enumerate(entries)]
+    sizes = Counter(groups)
+    largest = max(sizes.values())
+    return [max(1, round(largest / sizes[g])) for g in groups]
+
+
 @lru_cache(maxsize=8192)
 def load_picture(path: Path) -> Image.Image:
     """A catalogue picture as RGB (read once: a folder's pictures are drawn again and again)."""
@@ -50,10 +74,14 @@ class FolderSource:
     """The training stream of a folder: `document(i)`, `image(i)` (for the autoencoder), the
     texts to train a tokenizer on and the prompts of the training grid."""
 
-    def __init__(self, folder: str | Path, seed: int = 0, mixture: dict[str, float] | None = None):
+    def __init__(self, folder: str | Path, seed: int = 0, mixture: dict[str, float] | None = None,
+                 balance_by: str | None = None):
         self.all: Folder = read_folder(folder)
         self.data: Folder = self.all.training()
         self.folder, self.seed = self.all.root, seed
+        # the epoch of drawing and naming: an entry's index once per appearance
+        times = epoch_multiplicity(self.data.entries, balance_by)
+        self.slots = [i for i, n in enumerate(times) for _ in range(n)]
         self.by_image = {e.image: e for e in self.all.entries}
         rows = {"text_to_image": self.data.entries, "image_to_text": self.data.entries, "question": self.data.questions,
                 "edit": self.data.edits, "chat": self.data.edits}
@@ -74,13 +102,12 @@ class FolderSource:
     default_eval_cases = 10  # the evaluation at the end of a training run (`folder/evaluate.py`)
 
     def _entry(self, index: int) -> Entry:
-        entries = self.data.entries
-        epoch, i = divmod(index, len(entries))
-        return entries[self._order(epoch)[i]]
+        epoch, i = divmod(index, len(self.slots))
+        return self.data.entries[self._order(epoch)[i]]
 
     @lru_cache(maxsize=4)  # noqa: B019 (a source lives as long as its run)
     def _order(self, epoch: int) -> list[int]:
-        order = list(range(len(self.data.entries)))
+        order = list(self.slots)
         random.Random(f"{self.seed}:{epoch}").shuffle(order)  # a fresh order every epoch
         return order
 

@@ -23,9 +23,12 @@ from ..shapesworld.source import ShapesWorldSource
 __all__ = ["FolderSource", "ShapesWorldSource", "make_source"]
 
 
-def make_source(data: str, seed: int, mixture: dict[str, float] | None = None):
-    """'shapesworld' or a folder path, with `mixture`'s task weights if given: the one place
-    that maps the `--data` of the training commands to a world."""
+def make_source(data: str, seed: int, mixture: dict[str, float] | None = None, balance_by: str | None = None):
+    """'shapesworld' or a folder path, with `mixture`'s task weights if given, and for a folder
+    `balance_by` (`FolderSource`): the one place that maps the `--data` of the training
+    commands to a world."""
     if data == "shapesworld":
+        if balance_by is not None:
+            raise ValueError("--balance-by is for a folder's captions attributes; ShapesWorld draws its scenes afresh")
         return ShapesWorldSource(seed, mixture)
-    return FolderSource(data, seed, mixture)
+    return FolderSource(data, seed, mixture, balance_by)
