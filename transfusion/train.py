@@ -100,7 +100,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.vae is None or args.out is None:
         p.error("--vae and --out are required (on the command line or in --config)")
     if args.mixture is not None or args.balance_by is not None:
-        flag = "--mixture" if args.mixture is not None else "--balance-by"
+        flag = " with ".join(f for f, v in (("--mixture", args.mixture), ("--balance-by", args.balance_by)) if v is not None)
         try:
             if args.mixture is not None and not isinstance(args.mixture, dict):
                 raise ValueError(f"expected a JSON object of task weights, got {args.mixture!r}")

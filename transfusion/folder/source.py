@@ -46,7 +46,7 @@ def epoch_multiplicity(entries: tuple[Entry, ...], attribute: str | None) -> lis
     """How many times each entry appears in an epoch of drawing and naming.
 
     Without an attribute, once each. With one, the entries sharing a value of it (in the emoji
-    world `emoji`: a figure and its skin-tone variants) share one slot of the epoch between them:
+    world `emoji`: a figure and its skin-tone variants) share one value's turns between them:
     an entry of a group of n appears round(L / n) times, L the largest group, so each value is
     seen about L times an epoch whatever its number of pictures (exactly, where n divides L). An
     entry without the attribute is a group of its own. Why: a one-of-a-kind picture is otherwise
