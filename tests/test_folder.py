@@ -11,9 +11,8 @@ from PIL import Image, ImageFilter
 
 from folder_helpers import COLOURS, picture, write_fixture
 from transfusion.folder.evaluate import FolderOracle, FolderRandom, build_folder_cases, format_folder_table, only, score_folder
-from transfusion.folder.format import read_folder
+from transfusion.folder.format import Entry, read_folder
 from transfusion.folder.retrieval import Catalogue
-from transfusion.folder.format import Entry
 from transfusion.folder.source import FolderSource, epoch_multiplicity, load_picture
 
 @pytest.fixture
@@ -81,7 +80,7 @@ def test_a_folder_mixture_is_checked(folder):
     assert all(len(only.document(i)) == 2 and isinstance(only.document(i)[1]["content"][0], str) for i in range(20))
 
 
-def test_balanced_by_an_attribute_each_value_shares_one_slot_of_the_epoch():
+def test_balanced_by_an_attribute_each_value_shares_its_turns_in_the_epoch():
     def entries(*values):
         return tuple(Entry(Path(f"/p{i}.png"), f"c{i}", (), {"figure": v} if v else {}) for i, v in enumerate(values))
 

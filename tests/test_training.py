@@ -181,7 +181,7 @@ def test_a_bad_mixture_is_refused_before_training(tmp_path, capsys, mixture, dat
 
 
 @pytest.mark.parametrize("data, attribute, message", [
-    ("shapesworld", "colour", "--balance-by: --balance-by is for a folder's captions attributes"),
+    ("shapesworld", "colour", "--balance-by: ShapesWorld has no captions attributes to balance by"),
     ("FOLDER", "emoji", "--balance-by: no picture has the attribute 'emoji'"),
 ])
 def test_a_balance_the_world_cannot_give_is_refused_before_training(tmp_path, capsys, data, attribute, message):

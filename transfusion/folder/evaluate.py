@@ -4,8 +4,9 @@ Every drawing is graded by retrieval (`retrieval.py`): right when the catalogue 
 to it is the expected one; and, for each attribute the expected entry has ("emoji", "tone"),
 right when the retrieved entry's value is the same. Where the cases hold both pictures whose
 value of an attribute no other catalogue picture has (an emoji without skin-tone variants) and
-pictures that share it (a figure in six tones), exact is also reported for each part apart. Groups, each of `--cases` cases drawn from
-its own seeded generator (fewer where the folder has fewer rows):
+pictures that share it (a figure in six tones), exact is also reported for each part apart.
+Groups, each of `--cases` cases drawn from its own seeded generator (fewer where the folder
+has fewer rows):
 - draw: a caption or prompt of a training entry -> its picture; "draw, held out": of a
   held-out entry (never trained on);
 - caption: a training picture -> its caption, exactly (any caption of a pixel-identical picture);
@@ -111,13 +112,12 @@ class _Drawings:
         found = self.catalogue.nearest(image) if isinstance(image, Image.Image) else None
         ok = found is not None and found in self.catalogue.same[self.catalogue.index[expected.image]]
         self.exact.add(ok)
-        for name, value in expected.attributes.items():
-            part = "one picture" if self.pictures_with[(name, value)] == 1 else "several pictures"
-            self.exact_when.setdefault(name, {}).setdefault(part, Tally()).add(ok)
         # the attributes of the retrieved picture: of any entry it is pixel-identical to
         got = [self.catalogue.entries[j] for j in self.catalogue.same[found]] if found is not None else []
         for name, value in expected.attributes.items():
             self.attributes.setdefault(name, Tally()).add(any(g.attributes.get(name) == value for g in got))
+            part = "one picture" if self.pictures_with[(name, value)] == 1 else "several pictures"
+            self.exact_when.setdefault(name, {}).setdefault(part, Tally()).add(ok)
         if not ok:
             drawn = self.catalogue.entries[found].caption if found is not None else None
             self.misses.append({"expected": expected.caption, "drawn": drawn})

@@ -29,6 +29,6 @@ def make_source(data: str, seed: int, mixture: dict[str, float] | None = None, b
     commands to a world."""
     if data == "shapesworld":
         if balance_by is not None:
-            raise ValueError("--balance-by is for a folder's captions attributes; ShapesWorld draws its scenes afresh")
+            raise ValueError("ShapesWorld has no captions attributes to balance by (it draws each scene afresh)")
         return ShapesWorldSource(seed, mixture)
     return FolderSource(data, seed, mixture, balance_by)
