@@ -139,6 +139,9 @@ def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     # matched compute: the same planned 6 N D, and fewer documents' worth of steps for 4x longer pictures
     assert t["planned flops"] == c["planned flops"] and c["steps"] < t["steps"]
     assert t["scores"]["pixel error"]["images"] == 4 and 0 <= t["scores"]["pixel error"]["mean squared"] <= 1
+    # its seconds: its training's, as the training state counts them over every call, and its grading
+    trained = json.loads((tmp_path / "runs" / "tiny" / "compare-transfusion-S" / "state" / "state.json").read_text())
+    assert t["seconds"] >= round(trained["seconds"])
     # run again on its folder: graded again (a new line, the latest), not trained again
     regraded = execute(find("compare-transfusion-S"), TINY_BUDGET, "tiny", tmp_path / "runs", results, stages=tmp_path / "stages")
     assert regraded["regraded"] and regraded["seconds"] == t["seconds"] and regraded["steps"] == t["steps"]

@@ -36,6 +36,7 @@ def test_few_steps_write_a_checkpoint_that_loads_and_samples(vae_dir, tmp_path):
 def test_resume_continues_exactly(vae_dir, tmp_path):
     train.main(train_args(vae_dir, tmp_path / "straight", 4))
     train.main(train_args(vae_dir, tmp_path / "broken", 2))
+    first_call = json.loads((tmp_path / "broken" / "state" / "state.json").read_text())["seconds"]
     train.main(train_args(vae_dir, tmp_path / "broken", 4, "--resume"))
     for name in ("model.safetensors", "ema.safetensors", "optimizer.safetensors"):
         a = load_file(tmp_path / "straight" / "state" / name)
@@ -48,6 +49,7 @@ def test_resume_continues_exactly(vae_dir, tmp_path):
     assert sa["step"] == sb["step"] == 4
     assert sa["scheduler"] == sb["scheduler"] and sa["ema_steps"] == sb["ema_steps"]
     assert sa["seen"] == sb["seen"] > 0  # the tokens trained on (D of 6 N D) go on counting across a resume
+    assert sb["seconds"] > first_call > 0  # and so does the training's wall time
     rows = [json.loads(line) for line in (tmp_path / "broken" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4] and rows[-1]["tokens_seen"] == sa["seen"]
     assert all(a["tokens_seen"] < b["tokens_seen"] for a, b in zip(rows, rows[1:]))

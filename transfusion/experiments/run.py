@@ -6,9 +6,10 @@ use a VQ tokenizer of the same architecture, trained the same way (`train_vae --
 runs/experiments/<budget>/vq, by the first Chameleon run that finds none). Once trained it is kept
 in stages/experiments-vq-<budget>, a folder to commit: runs/ is scratch, and every later Chameleon
 run of that budget must read the same tokenizer. A run stopped by its time limit is resumed by the
-same command; it is graded once its last step is done, at the sampling settings a sweep on
-cases of another seed chose for it (`tune.py`). The same command on a run already trained (its
-folder still there) grades it again and appends the new line, keeping its training seconds.
+same command (its seconds are every call's training and the grading); it is graded once its last
+step is done, at the sampling settings a sweep on cases of another seed chose for it (`tune.py`).
+The same command on a run already trained (its folder still there) grades it again and appends
+the new line, keeping its training seconds.
 """
 
 from __future__ import annotations
@@ -127,6 +128,15 @@ def caption_perplexity(pipe, documents: int, batch_size: int = 32) -> float:
     return math.exp(nll / count)
 
 
+def seconds(state: dict, started: float, graded: float) -> int:
+    """A run's seconds: its training's, summed over every call that resumed it (as the training
+    state counts them), and this call's grading. A state from before that count was kept gives
+    this call's time alone."""
+    if "seconds" not in state:
+        return round(time.monotonic() - started)
+    return round(state["seconds"] + time.monotonic() - graded)
+
+
 def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Path, time_limit: float = 0.0,
             stages: Path = STAGES) -> dict | None:
     """Train, grade and record `run` at `budget` (named `budget_name`, its folder under `runs`,
@@ -164,6 +174,7 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     if state["step"] < steps:
         print(f"{run.name}: stopped at step {state['step']} of {steps} by its time limit: run the same command again")
         return None
+    graded = time.monotonic()
     pipe = TransfusionPipeline.from_pretrained(out / "model")
     best, tried = sweep(pipe, budget.tune_cases)
     keep(pipe, best, out / "model")  # for every later load of the checkpoint
@@ -172,7 +183,7 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
         "name": run.name, "arm": run.arm, "size": run.size, "group": run.group, "baseline": run.baseline,
         "budget": budget_name, "model": run.config_overrides, "mixture": run.mixture,
         "params": n, "tokens": state.get("seen", 0), "flops": training_flops(n, state.get("seen", 0)), "planned flops": flops,
-        "steps": steps, "seconds": round(time.monotonic() - started), "sampling": best, "sweep": tried,
+        "steps": steps, "seconds": seconds(state, started, graded), "sampling": best, "sweep": tried,
         "perplexity": caption_perplexity(pipe, budget.perplexity_documents), "scores": scores,
         # the ceiling its autoencoder puts on an exact scene: the share of renders read back exactly
         "autoencoder read back": read_back(ae, budget.read_back_scenes)[0],

@@ -63,11 +63,13 @@ class TrainLoop:
         self.step = 0
         self.info: dict = {}
         self.seen = 0  # units (tokens or images) of every step so far, all processes: D of 6 * N * D
+        self.seconds = 0.0  # wall time in the loop, over every call that resumed this run
         settings.out.mkdir(parents=True, exist_ok=True)
         if settings.resume:
             self.info = load_state(settings.out / "state", self.raw_model, self.ema, self.optimizer, self.scheduler)
             self.step = self.info["step"]
             self.seen = self.info.get("seen", 0)
+            self.seconds = self.info.get("seconds", 0.0)
             accelerator.print(f"resumed at step {self.step} from {settings.out / 'state'}")
 
     @property
@@ -83,7 +85,7 @@ class TrainLoop:
     def save(self, extra: dict | None = None) -> None:
         self.acc.wait_for_everyone()
         if self.acc.is_main_process:
-            info = {**self.info, **(extra or {}), "step": self.step, "seen": self.seen}
+            info = {**self.info, **(extra or {}), "step": self.step, "seen": self.seen, "seconds": self.seconds}
             save_state(self.settings.out / "state", self.raw_model, self.ema, self.optimizer, self.scheduler, info)
 
     def run(self, loss_fn: LossFn, on_sample: Callable[[int], None] | None = None) -> None:
@@ -92,6 +94,7 @@ class TrainLoop:
         bar = tqdm(total=s.steps, initial=self.step, disable=not self.acc.is_main_process, dynamic_ncols=True)
         window_units, window_start = 0, time.perf_counter()
         deadline = time.monotonic() + 60 * s.time_limit if s.time_limit else float("inf")
+        clock = time.monotonic()
         while self.step < s.steps:
             if time.monotonic() > deadline:
                 self.acc.print(f"time limit of {s.time_limit} minutes reached at step {self.step}: saved, resume with --resume")
@@ -114,6 +117,8 @@ class TrainLoop:
             self.optimizer.zero_grad(set_to_none=True)
             self.ema.update(self.raw_model)
             self.step += 1
+            self.seconds += time.monotonic() - clock
+            clock = time.monotonic()
             bar.update(1)
             if self.step % s.log_every == 0 or self.step == s.steps:
                 elapsed = time.perf_counter() - window_start
