@@ -275,3 +275,23 @@ def test_near_misses_are_absent_pairs_sharing_a_colour_or_shape():
             return ["yes"]
 
     assert near_miss_verdicts(AlwaysYes(), cases=5) == (5, 0, 0)
+
+
+def test_held_out_rows_split_by_the_phrase_said_and_its_unread_words():
+    from transfusion.evaluation.held_out import PHRASES, by_phrase, format_report, new_words, training_words
+    from transfusion.evaluation.natural import build_natural_cases
+
+    tallies = by_phrase(OracleModel(), cases=6)  # the evaluator's held-out cases, each by its phrase
+    natural = build_natural_cases(6, 0)
+    held = {"requests": [c.request.text for c in natural.request if c.held_out],
+            "questions": [c.question for c in natural.question if c.held_out],
+            "edits": [c.instruction for c in natural.edit if c.held_out]}
+    for group, texts in held.items():
+        assert sum(t.total for t in tallies[group].values()) == len(texts) > 0
+        assert set(tallies[group]) <= set(PHRASES[group])
+        assert all(t.correct == t.total for t in tallies[group].values())  # the oracle
+    known = training_words(texts=2000)
+    assert new_words("in the upper middle", known) == []  # a held-out phrase of seen words
+    assert new_words("zorble the circle", known) == ["zorble"]
+    report = format_report(tallies, known)
+    assert report.count("| edits |") == len(tallies["edits"]) and "edits: phrases of new words" in report

@@ -182,7 +182,35 @@ def test_each_task_has_its_shape():
             assert all(evidence_of(t["content"][0]) for t in doc[1::2])
         else:
             assert task == "chat" and 4 <= len(doc) <= 6
-    assert set(seen) == set(TASKS)
+    assert set(seen) == set(DEFAULT_MIXTURE) == set(TASKS) - {"glossary"}  # the glossary: asked for by weight
+
+
+def test_glossary_documents_define_words_and_never_ask_for_a_picture():
+    from transfusion.shapesworld.glossary import ASKING, ASKING_BACK, GLOSSARY, definition
+
+    asked_about = Counter()
+    for i in range(300):
+        doc = document(i, mixture={"glossary": 1.0})
+        assert 2 <= len(doc) <= 6 and not images(doc)
+        for question, (answer,) in zip((t["content"] for t in doc[::2]), (t["content"] for t in doc[1::2])):
+            (question,) = question
+            word, meaning = answer.split(" means ", 1)
+            assert answer == definition(word, meaning) and meaning in GLOSSARY[word]
+            assert question in {a.format(word=word) for a in ASKING} | {a.format(meaning=meaning) for a in ASKING_BACK}
+            asked_about[word] += 1
+    assert set(asked_about) == set(GLOSSARY)
+
+
+def test_the_glossary_defines_every_word_of_a_held_out_phrasing_that_no_task_says():
+    from transfusion.evaluation.held_out import PHRASES, new_words, training_words
+    from transfusion.shapesworld.glossary import GLOSSARY
+
+    known = training_words(texts=5000)  # the default mixture: every task but the glossary
+    defined = {w for entry in GLOSSARY for w in entry.split()}
+    unread = {w for phrases in PHRASES.values() for p in phrases for w in new_words(p, known)}
+    assert unread and unread <= defined, unread - defined
+    meanings = {w for means in GLOSSARY.values() for m in means for w in m.split()}
+    assert not new_words(" ".join(meanings), known)  # meanings are said in words the tasks use
 
 
 def test_reason_documents_say_the_scene_and_give_the_verdict_it_implies():

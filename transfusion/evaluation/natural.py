@@ -168,27 +168,44 @@ def chat_ended(model, messages: list[dict], seed: int) -> tuple[list, bool]:
     return model.chat(messages, seed=seed), True
 
 
+def request_right(model, case: RequestCase, seed: int) -> tuple[bool, bool]:
+    """(the reply's picture satisfies the request, the reply's words say that picture truthfully)."""
+    reply = model.chat([{"role": "user", "content": case.request.text}], seed=seed)
+    scene = read(last_image(reply))
+    return scene is not None and case.request.satisfied_by(scene), _truthful(_words(reply), scene)
+
+
+def question_right(model, case: NaturalQuestionCase) -> bool:
+    reply = normalise(model.answer(render(case.scene), case.question))
+    return text_matches(verdict_of(reply), verdict_of(case.answer))
+
+
+def edit_right(model, case: NaturalEditCase, seed: int) -> bool:
+    return scene_matches(model.edit(render(case.scene), case.instruction, seed=seed), case.expected)
+
+
+def chitchat_right(model, case: ChitChatCase, seed: int) -> bool:
+    reply, ended = chat_ended(model, [{"role": "user", "content": case.message}], seed)
+    return is_good_reply(list(reply), ended)
+
+
 def score_natural(model, cases: NaturalCases, seed: int) -> dict:
     """Every score in people's words of `model` (the pipeline's API); JSON-ready."""
     requests = {r: Tally() for r in REQUEST_ROWS}
     truthful = Tally()
     for i, case in enumerate(cases.request):
-        reply = model.chat([{"role": "user", "content": case.request.text}], seed=seed + i)
-        scene = read(last_image(reply))
-        requests["held out" if case.held_out else case.group].add(scene is not None and case.request.satisfied_by(scene))
-        truthful.add(_truthful(_words(reply), scene))
+        satisfied, true_words = request_right(model, case, seed + i)
+        requests["held out" if case.held_out else case.group].add(satisfied)
+        truthful.add(true_words)
     questions = {r: Tally() for r in (*NEW_QUESTION_FORMS, *PHRASINGS)}
     for case in cases.question:
-        reply = normalise(model.answer(render(case.scene), case.question))
-        questions[case.row].add(text_matches(verdict_of(reply), verdict_of(case.answer)))
+        questions[case.row].add(question_right(model, case))
     edits = {p: Tally() for p in PHRASINGS}
     for i, case in enumerate(cases.edit):
-        edits[PHRASINGS[case.held_out]].add(scene_matches(model.edit(render(case.scene), case.instruction,
-                                                                     seed=seed + i), case.expected))
+        edits[PHRASINGS[case.held_out]].add(edit_right(model, case, seed + i))
     chitchat = {p: Tally() for p in PHRASINGS}
     for i, case in enumerate(cases.chitchat):
-        reply, ended = chat_ended(model, [{"role": "user", "content": case.message}], seed + i)
-        chitchat[PHRASINGS[case.held_out]].add(is_good_reply(list(reply), ended))
+        chitchat[PHRASINGS[case.held_out]].add(chitchat_right(model, case, seed + i))
     return {
         "requests": {**{r: t.as_dict() for r, t in requests.items()}, "truthful words": truthful.as_dict()},
         "questions": {r: t.as_dict() for r, t in questions.items()},

@@ -30,8 +30,13 @@ Tasks (weights in `DEFAULT_MIXTURE`, any of them may be changed or zeroed):
   The image questions of these forms leave the model to learn the comparison of what it wrote
   with what was asked from one bit per picture; here the same step is taught from words,
   cheaply (no image tokens)
+- glossary: user ["what does enlarge mean?"] -> assistant ["enlarge means make bigger"], one to
+  three words (`glossary.py`): what the words of held-out phrasings mean, read in text and never
+  in a task, as a pretrained model would have read them elsewhere. Not in `DEFAULT_MIXTURE`:
+  a run asks for it by weight
 No scene, instruction or edit result ever holds a held-out colour-shape pair, and no text uses
-a held-out phrasing (`requests`, `more_questions`, `edit_phrasings`, `chitchat`).
+a held-out phrasing (`requests`, `more_questions`, `edit_phrasings`, `chitchat`); the glossary
+alone says the words of some, each in a definition.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from .captions import canonical_caption, paraphrase
 from .chitchat import random_chitchat
 from .edit_phrasings import phrase_edit
 from .edits import Edit, random_edit
+from .glossary import glossary_turns
 from .more_questions import EVIDENCE_FORMS, in_words, phrase_question, random_new_question
 from .questions import QUESTION_FORMS, Question, questions_for
 from .requests import random_request
@@ -204,6 +210,13 @@ def reason(rng: random.Random) -> Document:
     return doc
 
 
+def glossary(rng: random.Random) -> Document:
+    doc: Document = []
+    for asked, answer in glossary_turns(rng):
+        doc += [user(asked), assistant(answer)]
+    return doc
+
+
 # ---------------------------------------------------------------- chat
 
 
@@ -274,6 +287,7 @@ TASKS = {
     "natural_edit": natural_edit,
     "chitchat": chitchat,
     "reason": reason,
+    "glossary": glossary,
 }
 
 

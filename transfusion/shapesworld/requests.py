@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from .captions import BACKGROUND_WORDS, JOINERS, LEAD_INS, POSITION_WORDS, SCENE_TEMPLATES, SIZE_WORDS, join_list
-from .words import article
+from .words import alternatives, article
 from .world import BACKGROUNDS, CELLS, COLOURS, MAX_OBJECTS, SHAPES, SIZES, TRAINING_PAIRS, Obj, Scene, random_scene
 
 REQUEST_GROUPS: tuple[str, ...] = ("partial", "no positions", "positions", "count", "synonyms")
@@ -101,11 +101,7 @@ HELD_OUT_PHRASINGS: dict[str, tuple[str, ...]] = {  # kind -> literal phrases, a
     "count": REQUEST_COUNT_WORDS[2].held_out,
     "noun": SHAPELESS_NOUNS.held_out + tuple(n + "s" for n in SHAPELESS_NOUNS.held_out),
 }
-_HELD_OUT_RE = re.compile(
-    r"\b("
-    + "|".join(re.escape(p) for p in sorted((p for ps in HELD_OUT_PHRASINGS.values() for p in ps), key=len, reverse=True))
-    + r")\b"
-)
+_HELD_OUT_RE = re.compile(rf"\b({alternatives(p for ps in HELD_OUT_PHRASINGS.values() for p in ps)})\b")
 
 
 def held_out_phrasings_in(text: str) -> list[str]:

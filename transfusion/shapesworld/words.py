@@ -17,10 +17,22 @@ def article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
+def phrase_matcher(phrases: Iterable[str]) -> Callable[[str], str | None]:
+    """The first of these phrases that a text holds as whole words (the longest of those that
+    start at one place), or None."""
+    pattern = re.compile(rf"\b(?:{alternatives(phrases)})\b")
+
+    def match(text: str) -> str | None:
+        found = pattern.search(text)
+        return found.group(0) if found else None
+
+    return match
+
+
 def phrase_finder(phrases: Iterable[str]) -> Callable[[str], bool]:
     """A test of whether a text holds any of these phrases as whole words."""
-    pattern = re.compile(rf"\b(?:{alternatives(phrases)})\b")
-    return lambda text: pattern.search(text) is not None
+    match = phrase_matcher(phrases)
+    return lambda text: match(text) is not None
 
 
 def without_slots(template: str) -> str:
