@@ -12,7 +12,7 @@ from transfusion.config import preset
 from transfusion.experiments import __main__ as cli
 from transfusion.experiments.flops import compute_params, training_flops
 from transfusion.experiments.plan import BUDGETS, SIZES, Budget, find, plan
-from transfusion.experiments.report import build_page, parity_ratio, read_results
+from transfusion.experiments.report import build_page, parity_ratio, read_results, shown_ratio
 from transfusion.experiments.run import VAE, execute, planned_steps
 from transfusion.experiments.tune import candidates
 from transfusion.model import Transfusion
@@ -66,6 +66,17 @@ def test_parity_ratio_of_two_known_power_laws():
     assert parity_ratio(transfusion, chameleon) == pytest.approx(0.0625)
     assert parity_ratio(transfusion[:1], chameleon) is None  # one size is no fit
     assert parity_ratio([(x, 1.0) for x in flops], chameleon) is None  # no gain with compute
+
+
+def test_a_parity_ratio_outside_the_runs_is_said_to_be_extrapolated():
+    flops = [1e2, 1e3, 1e4]
+    chameleon = [(x, 40 * x**-0.5) for x in flops]
+    inside = [(x, 10 * x**-0.5) for x in flops]  # parity at 625 FLOPs, between its runs
+    assert shown_ratio(parity_ratio(inside, chameleon), inside, chameleon) == "0.0625"
+    far = [(x, 0.1 * x**-0.5) for x in flops]  # parity at 0.0625 FLOPs, far below its smallest run
+    shown = shown_ratio(parity_ratio(far, chameleon), far, chameleon)
+    assert shown.startswith("6.25e-06 (extrapolated: Transfusion's smallest run")
+    assert shown_ratio(None, far, chameleon).startswith("n/a")
 
 
 def _tally(accuracy: float, total: int = 50) -> dict:
