@@ -206,3 +206,35 @@ def test_only_the_groups_asked_for_are_scored_and_tabled(folder):
     assert "| caption" not in table and "| question" not in table and "| edit" not in table
     with pytest.raises(ValueError, match="no such group: captions"):
         only(cases, ["captions"])
+
+
+def test_draw_examples_are_prompts_the_model_draws_right_at_every_seed(tmp_path):
+    from transfusion.folder.app import write_world_card
+    from transfusion.folder.examples import SEEDS, checked_draw_examples, main, rewrite_card
+
+    root = write_fixture(tmp_path / "colours")
+    folder = read_folder(root)
+
+    class Picky:  # discs right; squares right but at the last seed; bars drawn as a red disc
+        def text_to_image(self, prompts, seed=0):
+            out = []
+            for prompt in prompts:
+                colour, shape = prompt.removeprefix("draw a ").split()
+                right = shape == "disc" or (shape == "square" and seed != SEEDS[-1])
+                out.append(picture(COLOURS[colour], shape) if right else picture(COLOURS["red"], "disc"))
+            return out
+
+    draw, tried = checked_draw_examples(Picky(), folder, n=6)
+    assert tried == 8  # every training entry (one of the 9 is held out), as too few were right
+    assert sorted(draw) == sorted(p for p in draw if p.endswith("disc")) and len(draw) == 3
+    draw_two, tried_two = checked_draw_examples(Picky(), folder, n=2)
+    assert len(draw_two) == 2 and tried_two < 8  # stops once it has enough
+    model = tmp_path / "model"
+    model.mkdir()
+    write_world_card(folder, model)
+    (root / "about.md").write_text("## What the model knows: colour bars\n")
+    rewrite_card(model, folder, draw)
+    card = json.loads((model / "world.json").read_text())
+    assert card["draw"] == draw and card["about"].startswith("## What the model knows: colour bars")
+    with pytest.raises(SystemExit, match="no world.json"):
+        main(["--model", str(tmp_path), "--data", str(root)])

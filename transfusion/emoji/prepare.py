@@ -65,7 +65,10 @@ This model was trained from scratch, by this project, on the **{pictures:,} Goog
 variants. {held:,} one-tone variants were held out of training: asking for one (say “{example}”)
 shows whether it composes an emoji and a skin tone it learned apart.
 
-- **Draw:** by name: “draw a thumbs up”, “a red apple”, “thumbs up: dark skin tone”.
+- **Draw:** by name: “draw a thumbs up”, “thumbs up: dark skin tone”, “a waving hand”. It draws
+  the emoji that come in skin tones far better than the one-of-a-kind ones (an apple, a flag),
+  which come out in their colours and rough shape but not their detail: the model card has the
+  figures.
 - **Ask** about a picture: “what is this?”, “what group is it in?”, “what skin tone is it?”.
 - **Edit:** “make it dark skin tone” (any of light, medium-light, medium, medium-dark, dark,
   or “default yellow”), and “make it a woman” / “a man” / “a person” where the emoji has all three.
