@@ -295,3 +295,38 @@ def test_held_out_rows_split_by_the_phrase_said_and_its_unread_words():
     assert new_words("zorble the circle", known) == ["zorble"]
     report = format_report(tallies, known)
     assert report.count("| edits |") == len(tallies["edits"]) and "edits: phrases of new words" in report
+
+
+def test_the_first_minute_table_quotes_the_words_and_reads_back_each_picture():
+    from transfusion.evaluation.first_minute import MESSAGES, first_minute, format_rows
+    from transfusion.shapesworld.captions import canonical_caption
+    from transfusion.shapesworld.render import render
+
+    drawn = Scene("gray", (Obj("diamond", "red", "large", 2, 0),))
+    asked = render(Scene("white", (Obj("circle", "red", "large", 1, 1),)))
+
+    class Scripted:
+        """Draws a diamond to every request, an unreadable blank to "hello", and says which picture it was shown."""
+
+        def __init__(self):
+            self.shown = []
+
+        def chat(self, messages, seed=0):
+            *pictures, text = messages[-1]["content"]
+            self.shown += [canonical_caption(analyse(p)) for p in pictures]
+            if text.startswith("draw"):
+                return ["here is a diamond ", render(drawn)]
+            if text.startswith("hello"):
+                return ["", Image.new("RGB", (64, 64), (90, 0, 200))]
+            return ["a circle is a circle, so yes"]
+
+    model = Scripted()
+    rows = first_minute(model, {"red_circle": asked})
+    assert [typed.split(") ")[-1] for typed, _ in rows] == [text for text, _ in MESSAGES]
+    assert model.shown == [canonical_caption(analyse(asked))] * sum(1 for _, a in MESSAGES if a)
+    said = dict(rows)
+    assert said["draw a red circle"] == f'"here is a diamond" and a picture of {canonical_caption(drawn)}'
+    assert said["hello, who are you?"] == "a picture the analyser cannot read"  # the empty words are left out
+    assert said["(red circle, attached) is there a circle?"] == '"a circle is a circle, so yes"'
+    table = format_rows(rows).splitlines()
+    assert table[0] == "| typed in the chat | what came back |" and len(table) == 2 + len(MESSAGES)
