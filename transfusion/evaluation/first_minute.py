@@ -15,9 +15,8 @@ import argparse
 
 from PIL import Image
 
-from ..shapesworld import analyse
-from ..shapesworld.analyse import Unreadable
 from ..shapesworld.captions import canonical_caption
+from .score import read
 
 # (what is typed, the example picture attached or None); the first five are the issue's table
 MESSAGES = (
@@ -33,16 +32,14 @@ MESSAGES = (
 
 def picture_words(image: Image.Image) -> str:
     """What the analyser reads in a picture, said as a caption."""
-    try:
-        return f"a picture of {canonical_caption(analyse(image))}"
-    except Unreadable:
-        return "a picture the analyser cannot read"
+    scene = read(image)
+    return "a picture the analyser cannot read" if scene is None else f"a picture of {canonical_caption(scene)}"
 
 
 def reply_words(parts: list) -> str:
     """A reply's parts in order: its words quoted, each picture as what it shows."""
-    said = [f'"{p.strip()}"' if isinstance(p, str) else picture_words(p) for p in parts
-            if not (isinstance(p, str) and not p.strip())]
+    said = [picture_words(p) if not isinstance(p, str) else f'"{p.strip()}"'
+            for p in parts if not isinstance(p, str) or p.strip()]
     return " and ".join(said) if said else "(nothing)"
 
 
@@ -69,8 +66,8 @@ def main(argv=None) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help=MODEL_HELP)
     add_model_args(p)
+    p.set_defaults(seed=0)  # the replies' seed, as the docstring says: not a flag
     args = p.parse_args(argv)
-    args.seed = 0
     model = model_from_args(args)
     images = {name: Image.open(path).convert("RGB") for name, path in example_images().items()}
     print(format_rows(first_minute(model, images)))
