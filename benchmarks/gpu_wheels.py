@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 # what the image lacks of the project's packages and of theirs (read off KINDS.md's package list)
 MISSING = ("diffusers", "bitsandbytes", "gradio", "gradio-client", "hf-gradio", "fastapi", "starlette", "uvicorn",
            "pydantic", "pydantic-core", "annotated-types", "typing-inspection", "orjson", "brotli", "groovy", "pydub",
-           "python-multipart", "pytz", "safehttpx", "semantic-version", "tomlkit")
+           "python-multipart", "pytz", "safehttpx", "semantic-version", "tomlkit", "opentelemetry-api")
 KEPT_LIBRARIES = ("cpu", "cuda130")  # of bitsandbytes' prebuilt libraries: the image's torch is 2.11+cu130
 
 

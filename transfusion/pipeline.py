@@ -48,12 +48,12 @@ class TransfusionPipeline:
             raise ValueError(f"quantization must be None or 'int8', got {quantization!r}")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         ckpt = Checkpoint.from_pretrained(path or BUILT_IN, device="cpu")
+        ckpt.model.to(device)  # before quantizing: bitsandbytes keeps its int8 state where it quantized
+        ckpt.vae.to(device)
         if quantization == "int8":
             from .quantize import kernel_for, quantize_int8
 
             quantize_int8(ckpt.model, kernel_for(device))
-        ckpt.model.to(device)
-        ckpt.vae.to(device)
         ckpt.compiled = compiled
         return cls(ckpt, quantization)
 

@@ -103,7 +103,8 @@ class TorchInt8Linear(nn.Module):
 
 def quantize_int8(model: Transfusion, kernel: str = "bitsandbytes", threshold: float = 6.0) -> Transfusion:
     """Swap the block linears of `model` for 8-bit ones of `kernel` (`KERNELS`), in place; returns
-    the model in eval mode. "torch" runs on the CPU only; "bitsandbytes" quantizes on `.to(cuda)`."""
+    the model in eval mode. "torch" runs on the CPU only; "bitsandbytes" quantizes on the model's
+    device (move the model there first)."""
     if kernel not in KERNELS:
         raise ValueError(f"int8 kernel must be one of {KERNELS}, got {kernel!r}")
     if kernel == "torch":
@@ -120,7 +121,8 @@ def quantize_int8(model: Transfusion, kernel: str = "bitsandbytes", threshold: f
         linear = getattr(parent, name)
         q = bnb.nn.Linear8bitLt(linear.in_features, linear.out_features, bias=linear.bias is not None,
                                 has_fp16_weights=False, threshold=threshold)
-        q.weight = bnb.nn.Int8Params(linear.weight.data.clone(), requires_grad=False, has_fp16_weights=False)
+        # from the CPU: Int8Params quantizes as it moves off the CPU (the .to() below), on the model's device
+        q.weight = bnb.nn.Int8Params(linear.weight.data.cpu().clone(), requires_grad=False, has_fp16_weights=False)
         if linear.bias is not None:
             q.bias = nn.Parameter(linear.bias.data.clone(), requires_grad=False)
         setattr(parent, name, q)

@@ -58,8 +58,8 @@ LossFn = Callable[[int, int], tuple[torch.Tensor, dict[str, float], int]]
 class TrainLoop:
     def __init__(self, accelerator: Accelerator, model, optimizer, scheduler, settings: LoopSettings, unit: str):
         self.acc, self.settings, self.unit = accelerator, settings, unit
-        self.ema = EMA(model, settings.ema_decay)
         self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
+        self.ema = EMA(self.raw_model, settings.ema_decay)  # after prepare: the shadow lives on the model's device
         self.step = 0
         self.info: dict = {}
         self.seen = 0  # units (tokens or images) of every step so far, all processes: D of 6 * N * D

@@ -49,7 +49,8 @@ def load_state(path: str | Path, model: nn.Module, ema: EMA, optimizer, schedule
         raise FileNotFoundError(f"{path} holds no training state (state.json) to resume from")
     meta = json.loads((path / "state.json").read_text())
     load_model(model, path / "model.safetensors")
-    ema.shadow = {k: v.float() for k, v in load_file(path / "ema.safetensors").items()}
+    device = next(model.parameters()).device  # the shadow lives where the model does
+    ema.shadow = {k: v.float() for k, v in load_file(path / "ema.safetensors", device=str(device)).items()}
     ema.steps = meta.pop("ema_steps")
     state: dict[int, dict] = {}
     for key, v in load_file(path / "optimizer.safetensors").items():
