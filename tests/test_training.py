@@ -215,3 +215,23 @@ def test_the_autoencoder_warm_starts_and_trains_on_a_folder(vae_dir, tmp_path):
     config.write_text(json.dumps({**TINY_VAE_CONFIG, "latent_channels": 8}))
     with pytest.raises(ValueError, match="latent channels"):
         train_vae.main(["--config", str(config), "--out", str(tmp_path / "bad"), "--steps", "1", "--init-from", str(vae_dir)])
+
+
+def test_the_ema_lives_on_the_device_the_accelerator_puts_the_model_on(tmp_path):
+    """The first GPU run found a warm start's EMA left on the CPU while its model trained on the
+    GPU: the loop made the EMA before `accelerator.prepare` moved the model. Here `prepare`
+    moves the model to the meta device, the one other device a CPU has."""
+    from transfusion.training.loop import LoopSettings, TrainLoop
+
+    class MovingAccelerator:  # what the loop asks of accelerate's Accelerator at construction
+        is_main_process = True
+
+        def prepare(self, model, optimizer, scheduler):
+            return model.to("meta"), optimizer, scheduler
+
+        def unwrap_model(self, model):
+            return model
+
+    model = torch.nn.Linear(3, 2)
+    loop = TrainLoop(MovingAccelerator(), model, None, None, LoopSettings(out=tmp_path, steps=1), unit="tokens")
+    assert loop.ema.shadow and {t.device.type for t in loop.ema.shadow.values()} == {"meta"}
