@@ -407,7 +407,7 @@ def check_training(run: Run, s: Section) -> None:
         f"(`transfusion_loss`), AdamW, the warm-up cosine schedule, gradient clipping and the EMA of "
         f"`{TRAIN_CONFIG.relative_to(REPO)}`, {precision}; each step packs ShapesWorld documents (built as "
         f"`train.py` builds them) into exactly {rows} rows of {length} tokens, so the shape stays the same "
-        f"(`train.py` packs a fixed number of documents instead: its row count varies).", "",
+        f"(`train.py` packs a fixed number of documents instead, and on CUDA rounds its row count and length up to `ShapeBuckets`).", "",
         f"- tokens/s: **{model_rate:,.0f}** for the model's step (forward, backward, optimizer, EMA); "
         f"{step_rate:,.0f} with making the batch (documents, VAE latents, collate); over {len(timed_steps)} steps "
         f"after {WARMUP_STEPS} warm-up steps, leaving out any step that compiled (steps that compiled: {compiled or 'none'})",

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import latent
 
-from transfusion.batch import IGNORE, collate
+from transfusion.batch import IGNORE, ShapeBuckets, collate
 from transfusion.documents import cfg_dropout, encode_document, unconditional
 from transfusion.loss import counts, transfusion_loss
 from transfusion.diffusion import Diffusion
@@ -100,6 +100,25 @@ def test_packing_gives_the_same_loss_as_padding(tokenizer, tiny_config, tiny_che
     torch.testing.assert_close(losses[0]["diffusion"], losses[1]["diffusion"])
 
 
+@pytest.mark.parametrize("max_len", [None, 256])
+def test_rows_and_length_rounded_up_to_buckets_change_no_loss(tokenizer, tiny_config, tiny_checkpoint, max_len):
+    """What keeps a compiled kernel from recompiling every step: whole rows of padding and
+    padding at each row's end, up to the buckets' multiples, and the same losses."""
+    c = tiny_config
+    docs = [chat(c), [{"role": "user", "content": "a small red circle"}, {"role": "assistant", "content": [latent(c, 2)]}],
+            [{"role": "user", "content": [latent(c, 3), "describe this image"]}, {"role": "assistant", "content": "a large blue square"}]]
+    seqs = [encode_document(d, tokenizer, c, seed=7 + i) for i, d in enumerate(docs)]
+    plain = collate(seqs, tokenizer.pad_id, max_len=max_len)
+    bucketed = collate(seqs, tokenizer.pad_id, max_len=max_len, buckets=ShapeBuckets(rows=4, length=100))
+    B, T = plain.tokens.shape
+    assert bucketed.tokens.shape == (4, -(-T // 100) * 100) and B < 4 and T % 100
+    assert torch.equal(counts(bucketed), counts(plain))
+    diffusion = Diffusion(c)
+    losses = [transfusion_loss(tiny_checkpoint.model, b, diffusion)[1] for b in (plain, bucketed)]
+    torch.testing.assert_close(losses[0]["lm"], losses[1]["lm"])
+    torch.testing.assert_close(losses[0]["diffusion"], losses[1]["diffusion"])
+
+
 def test_seeded_documents_give_the_gradient_of_the_whole_batch_in_any_split(tokenizer, tiny_config, tiny_checkpoint):
     """What data-parallel training rests on: with a noise seed per document and the whole
     batch's counts as denominators, the mean of two halves' gradients is the whole's."""
@@ -162,5 +181,7 @@ def test_left_padding_puts_each_prompt_at_the_end_of_its_row(tokenizer, tiny_con
     assert left.tokens[1, off:].tolist() == seqs[1].tokens and (left.doc_ids[1, :off] == -1).all()
     assert left.positions[1, off:].tolist() == list(range(len(seqs[1])))
     assert torch.equal(left.tokens[0], right.tokens[0]) and torch.equal(left.patch_index, right.patch_index)
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(ValueError, match="left_pad alone"):
         collate(seqs, tokenizer.pad_id, max_len=256, left_pad=True)
+    with pytest.raises(ValueError, match="left_pad alone"):
+        collate(seqs, tokenizer.pad_id, left_pad=True, buckets=ShapeBuckets())

@@ -13,7 +13,7 @@ from transfusion.experiments import __main__ as cli
 from transfusion.experiments.flops import compute_params, training_flops
 from transfusion.experiments.plan import BUDGETS, SIZES, Budget, find, plan
 from transfusion.experiments.report import build_page, parity_ratio, read_results, shown_ratio
-from transfusion.experiments.run import VAE, execute, planned_steps
+from transfusion.experiments.run import VAE, execute, planned_steps, train_argv
 from transfusion.experiments.tune import candidates
 from transfusion.model import Transfusion
 from transfusion.pipeline import TransfusionPipeline
@@ -128,6 +128,17 @@ def test_every_run_has_a_unique_name_and_known_baseline():
     assert {r.arm for r in plan() if r.group == "comparison"} == {"transfusion", "chameleon"}
     with pytest.raises(ValueError, match="no run"):
         find("compare-everything")
+
+
+def test_a_runs_seed_and_settings_reach_its_training_command():
+    from transfusion.train import parse_args
+
+    for name, seed in (("ablate-base", 0), ("ablate-base-seed1", 1)):
+        run = find(name)
+        args = parse_args(train_argv(run, TINY_BUDGET, VAE, Path("out"), 7, 0.0))
+        assert args.seed == seed and args.steps == 7 and args.batch_size == TINY_BUDGET.batch_size
+        assert args.model == run.config_overrides and args.mixture["chat"] == run.mixture["chat"]
+    assert find("ablate-base-seed1").config_overrides == find("ablate-base").config_overrides
 
 
 TINY_BUDGET = Budget(tokens=6000, batch_size=2, cases=1, perplexity_documents=3, vq_steps=2, read_back_scenes=2,

@@ -4,6 +4,11 @@ Padding puts one document per row and pads to the longest (after it, or before i
 that generation continues in step); packing fills rows of `max_len` with several documents,
 first fit, each keeping its own positions (RoPE restarts at 0) and its own attention block
 (`doc_ids`). Padding carries no loss.
+
+A compiled kernel is built per tensor shape, so a training step whose row count or length
+changes from step to step recompiles until Dynamo gives up and runs unfused. `ShapeBuckets`
+rounds both up (whole rows of padding, padding at the end of each row) so that a run sees a
+handful of shapes; the padding changes no loss (`tests/test_documents.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,16 @@ from .documents import Sequence
 
 IGNORE = -100  # target of a position with no LM loss
 NO_SEED = -1  # image_seeds of an image whose document has no seed
+
+
+@dataclass(frozen=True)
+class ShapeBuckets:
+    """Round a batch's row count and row length up to these multiples."""
+    rows: int = 8
+    length: int = 128  # flex attention's block size
+
+    def __call__(self, n_rows: int, length: int) -> tuple[int, int]:
+        return -(-n_rows // self.rows) * self.rows, -(-length // self.length) * self.length
 
 
 def image_seed(document_seed: int, k: int) -> int:
@@ -58,14 +73,18 @@ def pack(sequences: list[Sequence], max_len: int) -> list[list[Sequence]]:
     return rows
 
 
-def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None, left_pad: bool = False) -> Batch:
+def collate(sequences: list[Sequence], pad_id: int, max_len: int | None = None, left_pad: bool = False,
+            buckets: ShapeBuckets | None = None) -> Batch:
     """One row per sequence padded to the longest, or, with `max_len`, rows packed to that length.
-    `left_pad` puts the padding before each sequence (prompts that decoding continues in step)."""
-    if left_pad and max_len:
-        raise ValueError("packed rows are not left-padded: pass max_len or left_pad, not both")
+    `left_pad` puts the padding before each sequence (prompts that decoding continues in step);
+    `buckets` adds rows of padding and padding at the end of each row, up to its multiples."""
+    if left_pad and (max_len or buckets):
+        raise ValueError("left-padded rows are neither packed nor bucketed: pass left_pad alone")
     rows = pack(sequences, max_len) if max_len else [[s] for s in sequences]
     B = len(rows)
     T = max_len or max(len(s) for s in sequences)
+    if buckets:
+        B, T = buckets(B, T)
     tokens = torch.full((B, T), pad_id, dtype=torch.long)
     targets = torch.full((B, T), IGNORE, dtype=torch.long)
     positions = torch.zeros((B, T), dtype=torch.long)

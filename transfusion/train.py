@@ -25,7 +25,7 @@ import torch
 from accelerate import Accelerator
 
 from .autoencoder import autoencoder_config, codebook_size, from_model_images, load_autoencoder, to_model_images
-from .batch import collate
+from .batch import ShapeBuckets, collate
 from .checkpoint import Checkpoint
 from .config import TransfusionConfig, preset
 from .diffusion import Diffusion
@@ -160,6 +160,8 @@ def main(argv=None) -> None:
     diffusion = Diffusion(config)
     cache = LatentCache(vae, config.vae.image_size, encoder=to_model_images)
     rank, world = accelerator.process_index, accelerator.num_processes
+    # flex attention is compiled per shape on CUDA: a few shapes a run, not one per step
+    buckets = ShapeBuckets() if accelerator.device.type == "cuda" else None
 
     def micro_batch(step: int, micro: int):
         # this process's share of the step's documents: disjoint between processes, and with
@@ -171,7 +173,7 @@ def main(argv=None) -> None:
         with_latents = latents_for_documents([d for d, _ in dropped], cache)
         seqs = [encode_document(d, tokenizer, config, lm_loss=lm, seed=s)
                 for d, (_, lm), s in zip(with_latents, dropped, seeds)]
-        batch = collate(seqs, tokenizer.pad_id, max_len=args.pack or None).to(accelerator.device)
+        batch = collate(seqs, tokenizer.pad_id, max_len=args.pack or None, buckets=buckets).to(accelerator.device)
         return batch, sum(len(s) for s in seqs)
 
     step_parts: dict = {}  # this process's micro-batches of the step and their denominators, built at its first

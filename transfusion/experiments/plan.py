@@ -23,7 +23,7 @@ SIZES: dict[str, dict] = {  # TransfusionConfig overrides of each size
     "M": dict(dim=192, n_layers=6, n_heads=6),
     "L": dict(dim=256, n_layers=8, n_heads=8),
 }
-ABLATION_SIZE = "S"  # the ablations' size: 13 runs of it fit a few sessions of these CPUs
+ABLATION_SIZE = "S"  # the ablations' size: 14 runs of it fit a few sessions of these CPUs
 ONE_PICTURE = {"text_to_image": 0.5, "image_to_text": 0.25, "question": 0.25}
 WITH_CHATS = {"text_to_image": 0.4, "image_to_text": 0.2, "question": 0.2, "chat": 0.2}
 BASE_MODEL = {"objective": "flow", "patch_encoder": "linear", "patch_size": 2}  # the project's, and the ablations' baseline
@@ -64,14 +64,15 @@ class Run:
     model: dict = field(default_factory=dict)  # TransfusionConfig overrides beyond BASE_MODEL and the size
     mixture: dict = field(default_factory=lambda: dict(ONE_PICTURE))
     baseline: str = ""  # the run an ablation is read against
+    seed: int = 0  # of data, initialisation and noise (train.py's --seed)
 
     @property
     def config_overrides(self) -> dict:
         return {**BASE_MODEL, **SIZES[self.size], **self.model}
 
 
-def _ablation(name: str, group: str, baseline: str = "ablate-base", **model) -> Run:
-    return Run(name, "transfusion", ABLATION_SIZE, group, model, dict(WITH_CHATS), baseline)
+def _ablation(name: str, group: str, baseline: str = "ablate-base", seed: int = 0, **model) -> Run:
+    return Run(name, "transfusion", ABLATION_SIZE, group, model, dict(WITH_CHATS), baseline, seed)
 
 
 def plan() -> list[Run]:
@@ -79,6 +80,8 @@ def plan() -> list[Run]:
     runs = [Run(f"compare-{arm}-{size}", arm, size, "comparison") for size in SIZES for arm in ARMS]
     runs += [
         _ablation("ablate-base", "baseline", baseline=""),
+        # the baseline again on another seed: how far one run moves by chance alone, the yardstick of every row
+        _ablation("ablate-base-seed1", "seed", seed=1),
         _ablation("ablate-causal-linear", "attention", image_attention="causal"),
         _ablation("ablate-unet", "attention", patch_encoder="unet"),
         _ablation("ablate-causal-unet", "attention", "ablate-unet", patch_encoder="unet", image_attention="causal"),

@@ -225,6 +225,10 @@ trained on, attention's own FLOPs left out as in the paper).
 
 ## The ablations
 
+Each run changes one setting of the run it is read against, at size S; a cell gives the run's
+figure, then (the difference; its 95 % interval). The `seed` group's run changes nothing but the
+seed: what one run moves by chance alone.
+
 {ablations(rows)}
 """
     page.parent.mkdir(parents=True, exist_ok=True)

@@ -128,6 +128,16 @@ def caption_perplexity(pipe, documents: int, batch_size: int = 32) -> float:
     return math.exp(nll / count)
 
 
+def train_argv(run: Run, budget: Budget, autoencoder: Path, out: Path, steps: int, time_limit: float) -> list[str]:
+    """The `transfusion.train` command line of a run: its model, mixture and seed, the budget's batch."""
+    return ["--data", "shapesworld", "--vae", str(autoencoder), "--out", str(out), "--preset", "small",
+            "--model", json.dumps(run.config_overrides), "--mixture", json.dumps(full_mixture(run)),
+            "--steps", str(steps), "--batch-size", str(budget.batch_size), "--lr", "1e-3",
+            "--warmup", str(min(200, steps // 10)), "--vocab-size", str(VOCAB), "--log-every", "20",
+            "--save-every", "250", "--sample-every", "0", "--eval-cases", "0", "--time-limit", str(time_limit),
+            "--seed", str(run.seed)]
+
+
 def seconds(state: dict, started: float, graded: float) -> int:
     """A run's seconds: its training's, summed over every call that resumed it (as the training
     state counts them), and this call's grading. A state from before that count was kept gives
@@ -164,12 +174,7 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     trained = _steps_done(out / "state" / "state.json") >= steps  # then this call grades it again
     resume = ["--resume"] if (out / "state" / "state.json").exists() else []
     if not trained:
-        train.main(["--data", "shapesworld", "--vae", str(autoencoder), "--out", str(out), "--preset", "small",
-                    "--model", json.dumps(run.config_overrides), "--mixture", json.dumps(full_mixture(run)),
-                    "--steps", str(steps), "--batch-size", str(budget.batch_size), "--lr", "1e-3",
-                    "--warmup", str(min(200, steps // 10)), "--vocab-size", str(VOCAB), "--log-every", "20",
-                    "--save-every", "250", "--sample-every", "0", "--eval-cases", "0", "--time-limit", str(time_limit),
-                    *resume])
+        train.main(train_argv(run, budget, autoencoder, out, steps, time_limit) + resume)
     state = json.loads((out / "state" / "state.json").read_text())
     if state["step"] < steps:
         print(f"{run.name}: stopped at step {state['step']} of {steps} by its time limit: run the same command again")
@@ -181,7 +186,7 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     scores = evaluate(WithSettings(pipe, **best), cases=budget.cases, seed=0, natural=False, groups=GRADED)
     line = {
         "name": run.name, "arm": run.arm, "size": run.size, "group": run.group, "baseline": run.baseline,
-        "budget": budget_name, "model": run.config_overrides, "mixture": run.mixture,
+        "budget": budget_name, "model": run.config_overrides, "mixture": run.mixture, "seed": run.seed,
         "params": n, "tokens": state.get("seen", 0), "flops": training_flops(n, state.get("seen", 0)), "planned flops": flops,
         "steps": steps, "seconds": seconds(state, started, graded), "sampling": best, "sweep": tried,
         "perplexity": caption_perplexity(pipe, budget.perplexity_documents), "scores": scores,
