@@ -84,6 +84,28 @@ def test_a_warm_start_keeps_weights_tokenizer_and_sampling_defaults(vae_dir, tmp
     assert all(torch.equal(a[k], b[k]) for k in a)  # learning rate 0: the weights it started from
 
 
+def test_a_warm_start_grows_into_a_larger_model_that_starts_where_the_checkpoint_was(vae_dir, tmp_path):
+    from transfusion.checkpoint import Checkpoint
+    from transfusion.grow import grow
+
+    train.main(train_args(vae_dir, tmp_path / "first", 2))
+    first = Checkpoint.from_pretrained(tmp_path / "first" / "model")
+    head = first.config.dim // first.config.n_heads
+    larger = {"dim": first.config.dim + head, "n_heads": first.config.n_heads + 1, "n_layers": first.config.n_layers + 1}
+    grow_args = train_args(vae_dir, tmp_path / "grown", 1, "--init-from", str(tmp_path / "first" / "model"), "--lr", "0")
+    grow_args[grow_args.index("--model") + 1] = json.dumps(larger)
+    train.main(grow_args)
+    grown = Checkpoint.from_pretrained(tmp_path / "grown" / "model")
+    assert {k: getattr(grown.config, k) for k in larger} == larger
+    # learning rate 0: the weights `grow` made from the checkpoint's
+    expected = grow(first.model, grown.config).state_dict()
+    assert all(torch.equal(v, expected[k]) for k, v in grown.model.state_dict().items())
+    bad = train_args(vae_dir, tmp_path / "bad", 1, "--init-from", str(tmp_path / "first" / "model"))
+    bad[bad.index("--model") + 1] = json.dumps({"dim": 2 * first.config.dim})
+    with pytest.raises(SystemExit, match="head size"):
+        train.main(bad)
+
+
 def test_a_folder_of_image_caption_pairs_trains(vae_dir, tmp_path):
     from PIL import Image
 

@@ -32,6 +32,7 @@ from .diffusion import Diffusion
 from .documents import cfg_dropout, encode_document, latents_for_documents
 from .generation import draw_images
 from .generation_config import Settings, load_generation_config
+from .grow import grow
 from .loss import counts, transfusion_loss
 from .model import Transfusion
 from .sampling import sample_image_naive
@@ -129,6 +130,22 @@ def model_config(args, tokenizer, vae) -> TransfusionConfig:
     return preset(args.preset, **{**args.model, **fixed})
 
 
+def warm_start(folder: Path, config: TransfusionConfig) -> Transfusion:
+    """The checkpoint in `folder` as a model of `config`: its own weights, or, where `config` has
+    more layers, width or MLP (`--model`), those weights grown into it (`grow.py`)."""
+    own = TransfusionConfig(**{**TransfusionConfig.load(folder / "config.json").to_dict(),
+                               "vocab_size": config.vocab_size, "image_codes": config.image_codes, "vae": config.vae})
+    same_size = all(getattr(own, k) == getattr(config, k) for k in ("dim", "n_layers", "n_heads", "hidden_dim"))
+    model = Transfusion(config if same_size else own)
+    load_weights(model, folder)
+    if same_size:
+        return model
+    try:
+        return grow(model, config)
+    except ValueError as e:
+        raise SystemExit(f"--init-from {folder} with --model: {e}") from None
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     accelerator = make_accelerator(args.precision)
@@ -141,9 +158,7 @@ def main(argv=None) -> None:
     if "image_codes" in args.model:
         raise SystemExit("--model: image_codes comes from the autoencoder (a VQ tokenizer as --vae trains the discrete arm)")
     config = model_config(args, tokenizer, vae)
-    model = Transfusion(config)
-    if args.init_from:
-        load_weights(model, args.init_from)
+    model = warm_start(args.init_from, config) if args.init_from else Transfusion(config)
     # a warm start keeps the sampling defaults of the checkpoint it starts from
     defaults = load_generation_config(args.init_from) if args.init_from else Settings()
     optimizer = adamw(model, args.lr, args.weight_decay)
