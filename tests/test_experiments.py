@@ -118,6 +118,7 @@ def test_report_rebuilds_the_page_and_plots_from_the_results_alone(tmp_path):
     assert "| text → image, pixel error | 0." in page  # fitted on the lines that measured it
     assert " | – |" in page  # and shown as missing in the line that did not
     assert len(list((tmp_path / "experiments").glob("metric*.png"))) == 7
+    assert "](experiments/ablations.png)" in page and (tmp_path / "experiments" / "ablations.png").exists()
     assert len(read_results(results)) == 8
 
 

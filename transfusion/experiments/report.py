@@ -148,9 +148,7 @@ def comparison(rows: dict[str, dict]) -> tuple[list[dict], str]:
 def ablations(rows: dict[str, dict]) -> str:
     out = ["| group | run | against | " + " | ".join(m for m, _ in METRICS) + " |",
            "| --- | --- | --- | " + " | ".join("---:" for _ in METRICS) + " |"]
-    for r in rows.values():
-        if r["group"] == "comparison" or not r["baseline"] or r["baseline"] not in rows:
-            continue
+    for r in ablation_rows(rows):
         base = rows[r["baseline"]]
         cells = []
         for _, where in METRICS:
@@ -201,10 +199,49 @@ def plot(runs: list[dict], folder: Path) -> list[Path]:
     return written
 
 
+def ablation_rows(rows: dict[str, dict]) -> list[dict]:
+    """The ablation runs whose baseline has a result, in the plan's order of the file."""
+    return [r for r in rows.values() if r["group"] != "comparison" and r["baseline"] in rows]
+
+
+def ablation_plot(rows: dict[str, dict], folder: Path) -> Path | None:
+    """One PNG: for each graded accuracy that some ablation run or its baseline scored above 0,
+    each run's difference from its baseline with the 95 % interval; None without an ablation."""
+    runs = ablation_rows(rows)
+    panels = [(name, where) for name, where in METRICS
+              if isinstance(value(runs[0], where) if runs else None, dict)
+              and any(value(r, where)["accuracy"] or value(rows[r["baseline"]], where)["accuracy"] for r in runs)]
+    if not panels:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 1.6, 0.45 * len(runs) + 1.4), dpi=100,
+                             sharey=True, squeeze=False)
+    for ax, (name, where) in zip(axes[0], panels):
+        for y, r in enumerate(runs):
+            d, low, high = difference(value(rows[r["baseline"]], where), value(r, where))
+            ax.errorbar([100 * d], [y], xerr=[[100 * (d - low)], [100 * (high - d)]], fmt="o", capsize=3)
+        ax.axvline(0, color="grey", linewidth=0.8)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("points against its baseline", fontsize=8)
+    axes[0][0].set_yticks(range(len(runs)), [f"{r['name']} (vs {r['baseline']})" for r in runs], fontsize=8)
+    axes[0][0].invert_yaxis()
+    fig.tight_layout()
+    path = folder / "ablations.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def build_page(results: Path, page: Path) -> str:
     """Write `page` (Markdown) and its plots beside it, from `results`; returns the page."""
     rows = read_results(results)
     runs, table = comparison(rows)
+    ablated = ablation_plot(rows, page.parent / "experiments")
     plots = plot(runs, page.parent / "experiments") if runs else []
     headline = next((p for p, (name, _) in zip(plots, METRICS) if name == HEADLINE), None)
     pictures = "\n".join(f"![{name}](experiments/{p.name})" for p, (name, _) in zip(plots, METRICS) if p != headline)
@@ -230,7 +267,7 @@ figure, then (the difference; its 95 % interval). The `seed` group's run changes
 seed: what one run moves by chance alone.
 
 {ablations(rows)}
-"""
+{f"{chr(10)}![each ablation's difference from its baseline, with its 95 % interval](experiments/{ablated.name}){chr(10)}" if ablated else ""}"""
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(text)
     return text
