@@ -450,7 +450,8 @@ def side_by_side(tables: dict[str, str]) -> list[str]:
 
 
 def check_int8(run: Run, s: Section) -> None:
-    from benchmarks.inference import PROMPT, timed
+    from benchmarks.inference import PROMPT
+    from benchmarks.timing import timed
     from transfusion import TransfusionPipeline
     from transfusion.evaluation import evaluate, format_table
     from transfusion.evaluation.cli import WithSettings

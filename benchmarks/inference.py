@@ -11,12 +11,12 @@ batched images/s; int8 against fp32 latency and weight memory.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
 
 from benchmarks.machine import describe
+from benchmarks.timing import timed
 from transfusion import TransfusionPipeline
 from transfusion.batch import collate
 from transfusion.documents import Sequence, encode_document
@@ -28,17 +28,6 @@ from transfusion.token_step import TokenStep
 from transfusion.vae import decode
 
 PROMPT = "a large red circle in the top left corner and a small blue square in the center on a white background"
-
-
-def timed(fn, repeats: int) -> float:
-    """Median seconds of `repeats` calls, after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def image_split(pipe: TransfusionPipeline, repeats: int) -> dict:

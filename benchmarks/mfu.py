@@ -34,7 +34,7 @@ def flops_per_token(model, length: int) -> float:
 
 def measured_matmul_flops(device: torch.device, dtype: torch.dtype, n: int, repeats: int) -> float:
     """FLOP/s of an n x n matmul on the device (the median of `repeats`, after a warm-up)."""
-    from benchmarks.inference import timed
+    from benchmarks.timing import timed
 
     a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
 

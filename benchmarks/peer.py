@@ -67,16 +67,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 from benchmarks.machine import describe
+from benchmarks.timing import timed
 from transfusion import TransfusionPipeline
 from transfusion.documents import encode_document
 from transfusion.generation import draw_images, generate
@@ -125,16 +124,6 @@ def peer_python() -> Path:
 
 
 # our side
-
-
-def timed(fn, repeats: int) -> float:
-    """Median seconds of `repeats` calls (the caller has already made a warm-up call)."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 class WorkCounter:

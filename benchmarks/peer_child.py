@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
-import time
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # the peer draws progress bars on every call
 
@@ -24,20 +22,11 @@ from loguru import logger  # noqa: E402
 
 import transfusion_pytorch  # noqa: E402
 from transfusion_pytorch import Transfusion  # noqa: E402
+from timing import timed  # noqa: E402  (benchmarks/timing.py, stdlib only: this script's folder is on sys.path)
 
 logger.remove()  # the peer logs every finished sample through loguru
 
 ADALN = ("to_film", "to_ada_ln_zero", "to_time_cond")  # the peer's per-token timestep conditioning
-
-
-def timed(fn, repeats: int) -> float:
-    """Median seconds of `repeats` calls (the caller has already made a warm-up call)."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def build(spec: dict, dim: int, **extra) -> Transfusion:
@@ -106,7 +95,7 @@ def measure(model: Transfusion, fn, repeats: int) -> dict:
     counter = WorkCounter(model)
     fn()  # warm-up, counted
     work = counter.close()
-    return {"seconds": timed(fn, repeats), **work}
+    return {"seconds": timed(fn, repeats, warm_up=False), **work}
 
 
 def run_config(spec: dict, name: str, dim: int, images: bool, one: bool) -> dict:
@@ -160,7 +149,7 @@ def train_speed(spec: dict, name: str, dim: int) -> dict:
         optimizer.zero_grad(set_to_none=True)
 
     step()  # warm-up
-    seconds = timed(step, spec["repeats"])
+    seconds = timed(step, spec["repeats"], warm_up=False)
     image_tokens = (s // spec["patch_size"]) ** 2
     tokens = spec["batch"] * (spec["text_before"] + spec["text_after"] + image_tokens + 2)  # + its [som] [eom]
     return {"name": name, "dim": dim, **count_params(model), "seconds": seconds, "tokens": tokens,

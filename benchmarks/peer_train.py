@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.machine import describe
-from benchmarks.peer import CHILD, ROOT, peer_python, timed
+from benchmarks.peer import CHILD, ROOT, peer_python
+from benchmarks.timing import timed
 from transfusion.batch import collate
 from transfusion.checkpoint import Checkpoint
 from transfusion.diffusion import Diffusion
@@ -89,7 +90,7 @@ def main(argv=None) -> None:
         optimizer.zero_grad(set_to_none=True)
 
     step()  # warm-up
-    seconds = timed(step, args.repeats)
+    seconds = timed(step, args.repeats, warm_up=False)
     tokens = sum(len(s) for s in seqs)
     embedding = model.embed.weight.numel() + model.lm_head.weight.numel()
     flops = 6 * (model.num_parameters() - embedding) * tokens
