@@ -146,6 +146,14 @@ def test_a_folder_with_edits_and_questions_trains_and_is_evaluated_at_the_end(va
     for name in ("config.json", "diffusion_pytorch_model.safetensors"):
         assert (shipped / "vae" / name).read_bytes() == (tmp_path / "run" / "model" / "vae" / name).read_bytes()
     assert "_name_or_path" not in (shipped / "vae" / "config.json").read_text()
+    # half the bytes in float16, loaded back into float32 weights within float16's rounding
+    reshard.main([str(tmp_path / "run" / "model"), str(tmp_path / "half"), "--dtype", "float16"])
+    full, half = (tmp_path / d / "model.safetensors" for d in ("shipped_one", "half"))
+    reshard.main([str(tmp_path / "run" / "model"), str(tmp_path / "shipped_one")])
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    a, b = (TransfusionPipeline.from_pretrained(tmp_path / d).checkpoint.model for d in ("shipped_one", "half"))
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert y.dtype == torch.float32 and torch.allclose(x, y, rtol=1e-3, atol=1e-6), name
 
 
 def test_the_autoencoder_check_reconstructs_every_folder_picture(vae_dir, tmp_path):
