@@ -41,7 +41,7 @@ WRITERS = ("attn.proj.weight", "mlp.down.weight", "patch_in.proj.weight", "patch
 LIVE_INPUTS = ("attn.proj.weight", "mlp.down.weight", "time.mlp.2.weight")
 CHUNKS = {"attn.qkv.weight": 3, "mlp.gate_up.weight": 2}  # rows laid out as q|k|v, gate|up
 STREAM_NORMS = ("attn_norm.weight", "mlp_norm.weight")
-SAME = ("vocab_size", "max_seq_len", "vae", "patch_size", "patch_encoder", "unet_channels", "objective",
+SAME = ("vocab_size", "norm_eps", "vae", "patch_size", "patch_encoder", "unet_channels", "objective",
         "image_codes", "qk_norm", "image_attention", "rope_theta")
 
 
@@ -53,7 +53,7 @@ def growable(small: TransfusionConfig, big: TransfusionConfig) -> None:
     if big.dim // big.n_heads != small.dim // small.n_heads:
         raise ValueError(f"the head size must stay {small.dim // small.n_heads}: dim {big.dim} with {big.n_heads} heads "
                          f"gives {big.dim // big.n_heads}")
-    for name in ("dim", "n_layers", "hidden_dim"):
+    for name in ("dim", "n_layers", "hidden_dim", "max_seq_len"):  # a longer context only extends RoPE's tables
         if getattr(big, name) < getattr(small, name):
             raise ValueError(f"cannot grow {name} from {getattr(small, name)} down to {getattr(big, name)}")
 
