@@ -107,15 +107,18 @@ def parity_ratio(transfusion: list[tuple[float, float]], chameleon: list[tuple[f
 
 
 def shown_ratio(ratio: float | None, transfusion: list[tuple[float, float]], chameleon: list[tuple[float, float]]) -> str:
-    """A parity ratio for the table, said to be extrapolated where the FLOPs it names lie outside
-    the budgets Transfusion was run at (its fit is then read beyond its points)."""
+    """A parity ratio for the table. Where the FLOPs it names lie below Transfusion's smallest run,
+    what the runs measured is a bound (that run already does better: the ratio is under its share
+    of Chameleon's top budget), and the fit's figure, read beyond its points, comes second."""
     if ratio is None:
         return "n/a (too few sizes, or no gain with compute)"
-    at = ratio * max(x for x, _ in chameleon)
+    top = max(x for x, _ in chameleon)
+    at = ratio * top
     xs = [x for x, _ in transfusion]
     text = f"{ratio:.3g}"
     if at < min(xs):
-        text += f" (extrapolated: Transfusion's smallest run, {min(xs):.1e} FLOPs, already does better)"
+        text = (f"< {min(xs) / top:.3g} (Transfusion's smallest run, {min(xs):.1e} FLOPs, already does better;"
+                f" the fit, extrapolated, says {ratio:.3g})")
     elif at > max(xs):
         text += f" (extrapolated: beyond Transfusion's largest run, {max(xs):.1e} FLOPs)"
     return text
