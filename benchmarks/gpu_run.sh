@@ -35,8 +35,4 @@ timeout $(( ${TRAIN_MINUTES%.*} * 60 + 120 )) python3 -m transfusion.train --ini
     --mixture '{"text_to_image":0.05,"image_to_text":0.02,"question":0.05,"edit":0.21,"chat":0.12,"request":0.09,"natural_question":0.16,"natural_edit":0.12,"chitchat":0.07,"reason":0.11}' \
     > "$OUT/train.log" 2>&1
 echo "train exit $?"
-cp /tmp/stage/log.jsonl "$OUT/train_log.jsonl" 2>/dev/null
-# float16 weights: an 18M-parameter model is 73 MB in float32, more than a call brings back (64 MiB)
-python3 -m transfusion.reshard /tmp/stage/model /tmp/stage/half --dtype float16 --max-shard-mb 9 > /dev/null
-tar czf - -C /tmp/stage half 2>/dev/null | split -b 15m - "$OUT/model.tgz."
-ls -la "$OUT"
+source benchmarks/bring_back.sh

@@ -24,7 +24,4 @@ timeout $(( ${TRAIN_MINUTES%.*} * 60 + 120 )) python3 -m transfusion.train --con
     --mixture '{"text_to_image": 0.52, "image_to_text": 0.25, "question": 0.08, "edit": 0.07, "chat": 0.08}' \
     > "$OUT/train.log" 2>&1
 echo "train exit $?"
-cp /tmp/stage/log.jsonl "$OUT/train_log.jsonl" 2>/dev/null
-python3 -m transfusion.reshard /tmp/stage/model /tmp/stage/half --dtype float16 --max-shard-mb 9 > /dev/null
-tar czf - -C /tmp/stage half 2>/dev/null | split -b 15m - "$OUT/model.tgz."
-ls -la "$OUT"
+source benchmarks/bring_back.sh

@@ -31,7 +31,8 @@ def calls_of(script: str, tmp_path: Path, env: dict[str, str]) -> list[list[str]
     work, bin_dir, out = tmp_path / "work", tmp_path / "bin", tmp_path / "out"
     for folder in (work / "benchmarks", work / ".whl", work / ".whl-train", work / "data", bin_dir, out):
         folder.mkdir(parents=True)
-    shutil.copy(REPO / "benchmarks" / script, work / "benchmarks" / script)
+    for shell_script in (REPO / "benchmarks").glob("*.sh"):  # the script and what it sources
+        shutil.copy(shell_script, work / "benchmarks" / shell_script.name)
     with tarfile.open(work / "data" / "emoji.tgz", "w:gz"):
         pass  # an empty archive: the script unpacks it
     for tool in ("python3", "nvidia-smi"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,9 @@ class TrainLoop:
     def run(self, loss_fn: LossFn, on_sample: Callable[[int], None] | None = None) -> None:
         s = self.settings
         log = open(s.out / "log.jsonl", "a") if self.acc.is_main_process else None
-        bar = tqdm(total=s.steps, initial=self.step, disable=not self.acc.is_main_process, dynamic_ncols=True)
+        # in a terminal the bar redraws each second; written to a log file, once a minute (not each step)
+        bar = tqdm(total=s.steps, initial=self.step, disable=not self.acc.is_main_process, dynamic_ncols=True,
+                   mininterval=1 if sys.stderr.isatty() else 60)
         window_units, window_start = 0, time.perf_counter()
         deadline = time.monotonic() + 60 * s.time_limit if s.time_limit else float("inf")
         clock = time.monotonic()
