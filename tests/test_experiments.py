@@ -12,7 +12,7 @@ from transfusion.config import preset
 from transfusion.experiments import __main__ as cli
 from transfusion.experiments.flops import compute_params, training_flops
 from transfusion.experiments.plan import BUDGETS, SIZES, Budget, find, plan
-from transfusion.experiments.report import build_page, parity_ratio, read_results, shown_ratio
+from transfusion.experiments.report import PAPER_ABLATIONS, build_page, parity_ratio, read_results, shown_ratio
 from transfusion.experiments.run import VAE, execute, planned_steps, train_argv
 from transfusion.experiments.tune import candidates
 from transfusion.model import Transfusion
@@ -119,6 +119,8 @@ def test_report_rebuilds_the_page_and_plots_from_the_results_alone(tmp_path):
     assert "| text → image, pixel error | < 0.1 (" in page  # fitted on the lines (from the M run, 1e13) that measured it
     assert " | – |" in page  # and shown as missing in the line that did not
     assert len(list((tmp_path / "experiments").glob("metric*.png"))) == 7
+    assert "- attention: bidirectional attention inside an image beat causal" in page  # the paper's finding beside it
+    assert "- lambda:" not in page  # only for the groups that have a row
     assert "](experiments/ablations.png)" in page and (tmp_path / "experiments" / "ablations.png").exists()
     assert len(read_results(results)) == 8
 
@@ -130,6 +132,11 @@ def test_every_run_has_a_unique_name_and_known_baseline():
     assert {r.arm for r in plan() if r.group == "comparison"} == {"transfusion", "chameleon"}
     with pytest.raises(ValueError, match="no run"):
         find("compare-everything")
+
+
+def test_every_ablation_group_says_what_the_paper_found():
+    groups = {r.group for r in plan()} - {"comparison", "baseline", "seed"}
+    assert groups == set(PAPER_ABLATIONS)
 
 
 def test_a_runs_seed_and_settings_reach_its_training_command():
