@@ -160,6 +160,7 @@ def test_both_arms_run_end_to_end_on_a_tiny_budget(tmp_path, capsys):
         line = execute(find(name), TINY_BUDGET, "tiny", tmp_path / "runs", results, stages=tmp_path / "stages")
         assert line["steps"] >= 1 and line["tokens"] > 0 and line["perplexity"] > 1
         assert 0 <= line["autoencoder read back"] <= 1
+        assert line["device"] == "cpu"
         assert set(line["scores"]) >= {"text_to_image", "caption", "question"} and "edit" not in line["scores"]
         # graded at the settings its sweep chose, which its checkpoint now keeps as its own defaults
         assert [{k: v for k, v in t.items() if k != "exact"} for t in line["sweep"]] == candidates(name.endswith("chameleon-S"))

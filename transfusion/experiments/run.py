@@ -192,6 +192,8 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
         "perplexity": caption_perplexity(pipe, budget.perplexity_documents), "scores": scores,
         # the ceiling its autoencoder puts on an exact scene: the share of renders read back exactly
         "autoencoder read back": read_back(ae, budget.read_back_scenes)[0],
+        # where it was graded (and, unless resumed elsewhere, trained): lines from other hardware may be mixed
+        "device": torch.cuda.get_device_name(pipe.device) if pipe.device.type == "cuda" else pipe.device.type,
     }
     if trained:  # graded again (new measures, say): the seconds stay those of its training run
         from .report import read_results
