@@ -265,3 +265,24 @@ def test_the_ema_lives_on_the_device_the_accelerator_puts_the_model_on(tmp_path)
     model = torch.nn.Linear(3, 2)
     loop = TrainLoop(MovingAccelerator(), model, None, None, LoopSettings(out=tmp_path, steps=1), unit="tokens")
     assert loop.ema.shadow and {t.device.type for t in loop.ema.shadow.values()} == {"meta"}
+
+
+def test_written_to_a_file_the_progress_bar_does_not_redraw_at_every_log_row(tmp_path, capfd):
+    """A log file once grew half a megabyte a run: each log row redrew the bar. Away from a
+    terminal the bar redraws once a minute, so forty quick steps draw it only as it opens and closes."""
+    from transfusion.training.loop import LoopSettings, TrainLoop, make_accelerator
+
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    loop = TrainLoop(make_accelerator(), model, optimizer, scheduler,
+                     LoopSettings(out=tmp_path, steps=40, log_every=5, save_every=0), unit="tokens")
+
+    def loss_fn(step, micro):
+        loss = model(torch.ones(1, 3)).square().mean()
+        return loss, {"lm": loss.item()}, 3
+
+    loop.run(loss_fn)
+    assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 8  # every row still reaches the log
+    draws = capfd.readouterr().err.count("\r")
+    assert 1 <= draws <= 3

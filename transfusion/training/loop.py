@@ -129,7 +129,7 @@ class TrainLoop:
                        "grad_norm": round(float(grad_norm), 4), "lr": self.scheduler.get_last_lr()[0],
                        f"{self.unit}_per_s": round(window_units / elapsed, 1), f"{self.unit}_seen": self.seen,
                        "time": time.time()}
-                bar.set_postfix({k: row[k] for k in [*parts_sum, f"{self.unit}_per_s"]})
+                bar.set_postfix({k: row[k] for k in [*parts_sum, f"{self.unit}_per_s"]}, refresh=False)  # drawn at the bar's own pace
                 if log:
                     log.write(json.dumps(row) + "\n")
                     log.flush()
