@@ -193,6 +193,19 @@ def _read_object(img: np.ndarray, bg: np.ndarray, dist2: np.ndarray, runs) -> Ob
     return Obj(shape=_shape(alpha, side, where), colour=_COLOUR_NAMES[ci], size=size, row=row, col=col)
 
 
+def _border_median(img: np.ndarray) -> np.ndarray:
+    """The per-channel median (3,) of the canvas's outermost pixels: what its background looks like."""
+    border = np.concatenate([img[0], img[-1], img[1:-1, 0], img[1:-1, -1]])  # (252, 3)
+    return np.partition(border, len(border) // 2, axis=0)[len(border) // 2]
+
+
+def read_background(image: Image.Image) -> str | None:
+    """The background a 64 x 64 picture shows, read as `analyse` reads it, even when its objects
+    cannot be read; None when the border is near none of the three."""
+    bi, bdist = _nearest(_border_median(np.asarray(image.convert("RGB"), dtype=np.float32)), _BG_RGB)
+    return _BG_NAMES[bi] if bdist <= BACKGROUND_TOLERANCE else None
+
+
 def analyse(image: Image.Image | np.ndarray) -> Scene:
     """The scene a 64 x 64 RGB image shows; `Unreadable` (a ValueError) if it shows none."""
     if isinstance(image, Image.Image):
@@ -201,9 +214,7 @@ def analyse(image: Image.Image | np.ndarray) -> Scene:
     if img.shape != (CANVAS, CANVAS, 3):
         raise Unreadable(f"expected a {CANVAS} x {CANVAS} RGB image, got an array of shape {img.shape}")
 
-    border = np.concatenate([img[0], img[-1], img[1:-1, 0], img[1:-1, -1]])  # (252, 3)
-    median = np.partition(border, len(border) // 2, axis=0)[len(border) // 2]  # (3,)
-    bi, bdist = _nearest(median, _BG_RGB)
+    bi, bdist = _nearest(_border_median(img), _BG_RGB)
     if bdist > BACKGROUND_TOLERANCE:
         raise Unreadable("the background is not white, black or gray")
     bg = _BG_RGB[bi]
