@@ -31,8 +31,8 @@ from ..pipeline import TransfusionPipeline
 from ..shapesworld.analyse import read_background
 from ..shapesworld.captions import canonical_caption
 from ..shapesworld.world import BACKGROUNDS, random_scene
-
-RUNS = Path(__file__).resolve().parents[2] / "runs" / "experiments"
+from .__main__ import RUNS
+from .run import run_folder
 
 
 class FirstStep:
@@ -95,7 +95,7 @@ def probe(pipe: TransfusionPipeline, scenes: int = 5, seeds: int = 2, seed: int 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m transfusion.experiments.background_probe", description=__doc__.split("\n")[0])
-    p.add_argument("runs", nargs="+", help="run names (their model under --runs/<budget>/) or model folders")
+    p.add_argument("runs", nargs="+", help="run names (their model under --runs-dir/<budget>/<run>/model) or model folders")
     p.add_argument("--budget", default="cpu")
     p.add_argument("--runs-dir", type=Path, default=RUNS)
     p.add_argument("--scenes", type=int, default=5)
@@ -104,7 +104,7 @@ def main(argv=None) -> None:
     print("| run | pictures | drawn right | seed-bound | hidden apart | mean apart | decoder gain |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for run in args.runs:
-        folder = Path(run) if Path(run).is_dir() else args.runs_dir / args.budget / run / "model"
+        folder = Path(run) if Path(run).is_dir() else run_folder(args.runs_dir, args.budget, run) / "model"
         r = probe(TransfusionPipeline.from_pretrained(folder, device="cpu"), args.scenes, args.seeds)
         print(f"| {run} | {r['pictures']} | {r['drawn right']:.0%} | {r['seed-bound']:.0%} | {r['hidden apart']:.3f} "
               f"| {r['mean apart']:.3f} | {r['decoder gain']:.4f} |", flush=True)

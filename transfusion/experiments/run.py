@@ -147,6 +147,11 @@ def seconds(state: dict, started: float, graded: float) -> int:
     return round(state["seconds"] + time.monotonic() - graded)
 
 
+def run_folder(runs: Path, budget_name: str, name: str) -> Path:
+    """Where a run of a budget trains: its resumable state, then its graded model in `model/`."""
+    return runs / budget_name / name
+
+
 def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Path, time_limit: float = 0.0,
             stages: Path = STAGES) -> dict | None:
     """Train, grade and record `run` at `budget` (named `budget_name`, its folder under `runs`,
@@ -170,7 +175,7 @@ def execute(run: Run, budget: Budget, budget_name: str, runs: Path, results: Pat
     tokenizer = train_tokenizer(ShapesWorldSource(0).text_corpus(TOKENIZER_TEXTS), VOCAB)  # as train.py makes it
     vae_config = autoencoder_config(ae)
     steps, n, flops = planned_steps(run, budget, tokenizer, vae_config, codes)
-    out = runs / budget_name / run.name
+    out = run_folder(runs, budget_name, run.name)
     trained = _steps_done(out / "state" / "state.json") >= steps  # then this call grades it again
     resume = ["--resume"] if (out / "state" / "state.json").exists() else []
     if not trained:

@@ -193,17 +193,20 @@ def _read_object(img: np.ndarray, bg: np.ndarray, dist2: np.ndarray, runs) -> Ob
     return Obj(shape=_shape(alpha, side, where), colour=_COLOUR_NAMES[ci], size=size, row=row, col=col)
 
 
-def _border_median(img: np.ndarray) -> np.ndarray:
-    """The per-channel median (3,) of the canvas's outermost pixels: what its background looks like."""
+def _background_index(img: np.ndarray) -> int | None:
+    """Which of the backgrounds (an index of _BG_NAMES) the median of the canvas's outermost
+    pixels is nearest, or None when it is near none of them."""
     border = np.concatenate([img[0], img[-1], img[1:-1, 0], img[1:-1, -1]])  # (252, 3)
-    return np.partition(border, len(border) // 2, axis=0)[len(border) // 2]
+    median = np.partition(border, len(border) // 2, axis=0)[len(border) // 2]  # (3,)
+    bi, bdist = _nearest(median, _BG_RGB)
+    return bi if bdist <= BACKGROUND_TOLERANCE else None
 
 
 def read_background(image: Image.Image) -> str | None:
     """The background a 64 x 64 picture shows, read as `analyse` reads it, even when its objects
     cannot be read; None when the border is near none of the three."""
-    bi, bdist = _nearest(_border_median(np.asarray(image.convert("RGB"), dtype=np.float32)), _BG_RGB)
-    return _BG_NAMES[bi] if bdist <= BACKGROUND_TOLERANCE else None
+    bi = _background_index(np.asarray(image.convert("RGB"), dtype=np.float32))
+    return None if bi is None else _BG_NAMES[bi]
 
 
 def analyse(image: Image.Image | np.ndarray) -> Scene:
@@ -214,8 +217,8 @@ def analyse(image: Image.Image | np.ndarray) -> Scene:
     if img.shape != (CANVAS, CANVAS, 3):
         raise Unreadable(f"expected a {CANVAS} x {CANVAS} RGB image, got an array of shape {img.shape}")
 
-    bi, bdist = _nearest(_border_median(img), _BG_RGB)
-    if bdist > BACKGROUND_TOLERANCE:
+    bi = _background_index(img)
+    if bi is None:
         raise Unreadable("the background is not white, black or gray")
     bg = _BG_RGB[bi]
 
