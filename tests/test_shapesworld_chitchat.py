@@ -9,7 +9,7 @@ from transfusion.evaluation.natural import chitchat_cases
 from transfusion.shapesworld.captions import parse_caption
 from transfusion.shapesworld.chitchat import (CHITCHAT_KINDS, HELD_OUT_MESSAGES, HELD_OUT_THING_REQUESTS,
                                              HELD_OUT_THINGS, MESSAGES, MORE_MESSAGES, MORE_THINGS, THINGS,
-                                             is_good_reply, random_chitchat)
+                                             is_good_reply, random_chitchat, reply_fault)
 
 
 def held_out_message(message: str) -> bool:
@@ -66,3 +66,14 @@ def test_bad_replies_are_judged_bad():
     assert not is_good_reply([], finished=True)
     assert not is_good_reply(["hello! nice to meet you."], finished=True)  # says nothing of what it draws
     assert not is_good_reply([" ".join([good] * 3)], finished=True)  # too long
+
+
+def test_a_bad_reply_is_told_what_is_wrong_with_it():
+    good = random_chitchat(random.Random(1)).reply
+    assert reply_fault([good], finished=True) is None
+    assert reply_fault([], finished=True) == "empty"
+    assert reply_fault([good, object()], finished=False) == "picture"
+    assert reply_fault([good], finished=False) == "cut"
+    assert reply_fault([" ".join([good] * 3)], finished=True) == "too long"
+    assert reply_fault(["two"], finished=True) == "no shape"
+    assert reply_fault(["I like circles."], finished=True) == "no request"

@@ -184,9 +184,12 @@ def edit_right(model, case: NaturalEditCase, seed: int) -> bool:
     return scene_matches(model.edit(render(case.scene), case.instruction, seed=seed), case.expected)
 
 
-def chitchat_right(model, case: ChitChatCase, seed: int) -> bool:
-    reply, ended = chat_ended(model, [{"role": "user", "content": case.message}], seed)
-    return is_good_reply(list(reply), ended)
+def chitchat_replies(model, cases: tuple[ChitChatCase, ...], seed: int):
+    """(case, the model's reply, whether it ended by itself) for each chitchat case, the i-th
+    sampled with seed + i."""
+    for i, case in enumerate(cases):
+        reply, ended = chat_ended(model, [{"role": "user", "content": case.message}], seed + i)
+        yield case, list(reply), ended
 
 
 def score_natural(model, cases: NaturalCases, seed: int) -> dict:
@@ -204,8 +207,8 @@ def score_natural(model, cases: NaturalCases, seed: int) -> dict:
     for i, case in enumerate(cases.edit):
         edits[PHRASINGS[case.held_out]].add(edit_right(model, case, seed + i))
     chitchat = {p: Tally() for p in PHRASINGS}
-    for i, case in enumerate(cases.chitchat):
-        chitchat[PHRASINGS[case.held_out]].add(chitchat_right(model, case, seed + i))
+    for case, reply, ended in chitchat_replies(model, cases.chitchat, seed):
+        chitchat[PHRASINGS[case.held_out]].add(is_good_reply(reply, ended))
     return {
         "requests": {**{r: t.as_dict() for r, t in requests.items()}, "truthful words": truthful.as_dict()},
         "questions": {r: t.as_dict() for r, t in questions.items()},

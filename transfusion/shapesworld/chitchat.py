@@ -109,10 +109,27 @@ def reply_for(kind: str, thing: str, example: str) -> str:
 _SHAPE_WORD = re.compile(rf"\b({'|'.join(SHAPES)})s?\b")
 
 
-def is_good_reply(parts: list, finished: bool, max_words: int = 60) -> bool:
-    """A reply to chitchat is good when it is text only, ended of itself (`finished`: the model
-    stopped before its token budget), is short, names a shape it can draw and suggests a request."""
-    if not finished or not parts or not all(isinstance(p, str) for p in parts):
-        return False
+REPLY_FAULTS: tuple[str, ...] = ("empty", "picture", "cut", "too long", "no shape", "no request")
+
+
+def reply_fault(parts: list, finished: bool, max_words: int = 60) -> str | None:
+    """What is wrong with a reply to chitchat (one of REPLY_FAULTS, the first that applies), or
+    None for a good reply: text only, ended of itself (`finished`: the model stopped before its
+    token budget), short, naming a shape it can draw and suggesting a request ('draw')."""
+    if not parts:
+        return "empty"
+    if not all(isinstance(p, str) for p in parts):
+        return "picture"
+    if not finished:
+        return "cut"
     text = " ".join(parts).lower()
-    return len(text.split()) <= max_words and bool(_SHAPE_WORD.search(text)) and "draw" in text
+    if len(text.split()) > max_words:
+        return "too long"
+    if not _SHAPE_WORD.search(text):
+        return "no shape"
+    return None if "draw" in text else "no request"
+
+
+def is_good_reply(parts: list, finished: bool, max_words: int = 60) -> bool:
+    """Whether a reply to chitchat is good (`reply_fault` finds nothing wrong)."""
+    return reply_fault(parts, finished, max_words) is None
