@@ -5,7 +5,7 @@ from dataclasses import replace
 from PIL import Image
 
 from transfusion.evaluation.cases import EditCase, build_cases, edit_cases
-from transfusion.evaluation.edit_failures import diagnose, format_report, main
+from transfusion.evaluation.edit_failures import classify, diagnose, format_report, main
 from transfusion.evaluation.harness import _edit
 from transfusion.evaluation.reference_models import OracleModel
 from transfusion.evaluation.score import read
@@ -20,8 +20,6 @@ RECOLOUR = EditCase(SCENE, "recolour", "make the red circle green",
 
 
 def _classify(got):
-    from transfusion.evaluation.edit_failures import classify
-
     return classify(RECOLOUR, got)
 
 
@@ -41,7 +39,7 @@ def test_each_kind_of_wrong_result_is_named():
 
 
 class Sloppy(OracleModel):
-    """The oracle's edit, but a recolour also paints the background black and a move is not done."""
+    """The oracle's edit, but a recolour also paints the background wrong and a move is not done."""
 
     def edit(self, image, instruction, seed=0):
         scene = read(image)
@@ -49,7 +47,8 @@ class Sloppy(OracleModel):
         if case.kind == "move":
             return image
         if case.kind == "recolour":
-            return render(replace(case.expected, background="black" if case.expected.background != "black" else "white"))
+            wrong = "white" if case.expected.background == "black" else "black"
+            return render(replace(case.expected, background=wrong))
         return render(case.expected)
 
 
