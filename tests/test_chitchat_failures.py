@@ -8,14 +8,14 @@ from transfusion.shapesworld.chitchat import random_chitchat
 
 
 class Stubborn:
-    """Answers a message opening with 'how' with 'two', 'thank you' with a picture, and anything
+    """Answers a question (a message ending '?') with 'two', 'cool' with a picture, and anything
     else with a good chitchat reply."""
 
     good = random_chitchat(random.Random(1)).reply
 
     def chat_ended(self, messages, seed=0):
         text = messages[-1]["content"]
-        if text.startswith("how"):
+        if text.endswith("?"):
             return ["two"], True
         if text == "cool":
             return [self.good, object()], True
@@ -39,11 +39,12 @@ def test_the_report_counts_what_the_evaluator_counts_and_says_why():
         assert row["cases"] - row["wrong"] == scored[phrasing]["correct"]
         assert row["wrong"] == sum(m["wrong"] for m in row["messages"].values())
         for message, m in row["messages"].items():
-            assert m["faults"] == ({"no shape": m["wrong"]} if message.startswith("how") else {"picture": m["wrong"]})
-    assert report["held-out"]["messages"]["how does this work?"]["example"] == "two"
+            assert m["faults"] == ({"no shape": m["wrong"]} if message.endswith("?") else {"picture": m["wrong"]})
+    asked = [m for m in report["held-out"]["messages"] if m.endswith("?")]
+    assert asked and all(report["held-out"]["messages"][m]["example"] == "two" for m in asked)
     assert report["seen"]["messages"]["cool"]["example"].endswith("<picture>")
     text = format_report(report)
-    assert f"held-out: {report['held-out']['wrong']} of 20 replies wrong" in text and "| how does this work? |" in text
+    assert f"held-out: {report['held-out']['wrong']} of 20 replies wrong" in text and f"| {asked[0]} |" in text
 
 
 def test_the_command_rejects_a_missing_model(capsys):

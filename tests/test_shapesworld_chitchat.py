@@ -2,18 +2,21 @@
 
 import hashlib
 import random
+import re
+from collections import Counter
 
 import pytest
 
 from transfusion.evaluation.natural import chitchat_cases
 from transfusion.shapesworld.captions import parse_caption
+from transfusion.shapesworld.words import article
 from transfusion.shapesworld.chitchat import (CHITCHAT_KINDS, HELD_OUT_MESSAGES, HELD_OUT_THING_REQUESTS,
                                              HELD_OUT_THINGS, MESSAGES, MORE_MESSAGES, MORE_THINGS, THINGS,
                                              is_good_reply, random_chitchat, reply_fault)
 
 
 def held_out_message(message: str) -> bool:
-    forms = [f.format(thing="") for f in HELD_OUT_THING_REQUESTS]
+    forms = [f.split("{a}")[0] for f in HELD_OUT_THING_REQUESTS]  # what a held-out form says before the thing
     return (message in HELD_OUT_MESSAGES or any(message.startswith(f) for f in forms)
             or any(message.endswith(" " + t) or message.endswith(" " + t + "?") for t in HELD_OUT_THINGS))
 
@@ -35,8 +38,22 @@ def test_replies_are_good_and_held_out_messages_stay_apart(held_out):
 def test_out_of_world_replies_name_the_thing_and_are_pure_functions_of_the_rng():
     c = random_chitchat(random.Random(3), kind="out of world")
     thing = next(t for t in THINGS if c.message.endswith(t) or c.message.endswith(t + "?"))
-    assert c.reply.startswith(f"I can't draw a {thing}:")
+    assert c.reply.startswith(f"I can't draw {article(thing)} {thing}:")
     assert random_chitchat(random.Random(3), kind="out of world") == c
+
+
+def test_a_thing_that_starts_with_a_vowel_is_an_apple_not_a_apple():
+    rng = random.Random(5)
+    said = [random_chitchat(rng, kind="out of world", wider=True) for _ in range(3000)]
+    apples = [c for c in said if c.message.endswith("apple") or c.message.endswith("apple?")]
+    assert apples and all("an apple" in c.message and c.reply.startswith("I can't draw an apple:") for c in apples)
+    assert not any(re.search(r"\ba [aeiou]", c.message + " " + c.reply) for c in said)
+
+
+def test_the_held_out_row_is_spread_over_many_messages():
+    # one held-out phrase once carried a quarter of the row; now none carries more than a tenth
+    held_out = Counter(c.message for c in chitchat_cases(100, 0) if c.held_out)
+    assert len(held_out) >= 30 and max(held_out.values()) <= 10
 
 
 def test_the_wider_training_pools_say_more_and_never_a_held_out_message():
@@ -54,9 +71,10 @@ def test_the_wider_training_pools_say_more_and_never_a_held_out_message():
 
 
 def test_the_evaluators_chitchat_cases_do_not_move_with_the_training_pools():
-    # the 40 + 40 messages of the chitchat rows, pinned when the wider pools came in, so rows stay comparable
+    # the 40 + 40 messages of the chitchat rows, pinned so rows stay comparable; pinned again in
+    # December 2026 when the held-out pools widened and "a apple" became "an apple" (regraded then)
     messages = "|".join(c.message for c in chitchat_cases(40, 0))
-    assert hashlib.sha256(messages.encode()).hexdigest()[:16] == "3436b06cf18f2c9f"
+    assert hashlib.sha256(messages.encode()).hexdigest()[:16] == "1577f3d2758a44e0"
 
 
 def test_bad_replies_are_judged_bad():

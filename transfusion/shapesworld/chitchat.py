@@ -14,30 +14,47 @@ import re
 from dataclasses import dataclass
 
 from .captions import canonical_caption, join_list
+from .words import article
 from .world import BACKGROUNDS, COLOURS, SHAPES, SIZES, random_scene
 
 CHITCHAT_KINDS: tuple[str, ...] = ("greeting", "thanks", "about", "out of world")
 
 MESSAGES: dict[str, tuple[str, ...]] = {
     "greeting": ("hello", "hi", "hey", "hi there", "hello!", "good morning", "hello, who are you?",
-                 "hey, how are you?", "yo", "greetings"),
+                 "hey, how are you?", "yo", "greetings",
+                 "good day", "hey there", "good to see you", "hi, nice to meet you", "morning!"),
     "thanks": ("thanks", "thank you", "thanks!", "great, thanks", "nice, thank you", "cool", "awesome",
-               "thank you so much"),
+               "thank you so much",
+               "cheers", "many thanks", "much appreciated", "fantastic", "thanks a lot", "that's nice"),
     "about": ("who are you?", "what can you do?", "what can you draw?", "help", "what are you?",
-              "what do you know?", "how does this work?", "what is this?"),
+              "what do you know?", "how does this work?", "what is this?",
+              "can you help me?", "how do I use this?", "what should I ask?", "what are you for?",
+              "what kind of pictures do you make?"),
 }
 # Things outside the world, asked for in the forms people use ("draw a cat", "show me a dog").
 THINGS: tuple[str, ...] = ("cat", "dog", "house", "tree", "car", "flower", "bird", "fish", "horse", "boat",
                            "person", "face", "sun", "moon", "star", "heart", "mountain", "apple", "robot",
-                           "dragon", "castle", "rainbow", "cloud", "train", "cake", "guitar", "lion", "spider")
-THING_REQUESTS: tuple[str, ...] = ("draw a {thing}", "can you draw a {thing}?", "please draw a {thing}",
-                                   "show me a {thing}", "draw me a {thing}", "paint a {thing}", "a {thing}",
-                                   "make a picture of a {thing}")
-# never in training: the evaluator's unseen messages
-HELD_OUT_MESSAGES: frozenset[str] = frozenset({"hey, how are you?", "greetings", "awesome", "what do you know?",
-                                               "how does this work?"})
-HELD_OUT_THINGS: frozenset[str] = frozenset({"dragon", "castle", "guitar", "lion", "spider"})
-HELD_OUT_THING_REQUESTS: frozenset[str] = frozenset({"draw me a {thing}", "make a picture of a {thing}"})
+                           "dragon", "castle", "rainbow", "cloud", "train", "cake", "guitar", "lion", "spider",
+                           "unicorn", "penguin", "octopus", "igloo", "hamburger", "kite")
+# {a}: the thing's article ("a cat", "an apple")
+THING_REQUESTS: tuple[str, ...] = ("draw {a} {thing}", "can you draw {a} {thing}?", "please draw {a} {thing}",
+                                   "show me {a} {thing}", "draw me {a} {thing}", "paint {a} {thing}", "{a} {thing}",
+                                   "make a picture of {a} {thing}",
+                                   "could you draw {a} {thing}?", "sketch {a} {thing}", "I want a picture of {a} {thing}",
+                                   "how about {a} {thing}?")
+# Never in training: the evaluator's unseen messages, about a third of each pool, so that its held-out
+# row is spread over some 20 messages and 15 things rather than carried by a few (it was five
+# messages until December 2026, when one held-out word moved the row by a quarter of its cases).
+HELD_OUT_MESSAGES: frozenset[str] = frozenset({
+    "hey, how are you?", "greetings", "good day", "hey there", "good to see you", "hi, nice to meet you", "morning!",
+    "awesome", "cheers", "many thanks", "much appreciated", "fantastic", "thanks a lot", "that's nice",
+    "what do you know?", "how does this work?", "can you help me?", "how do I use this?", "what should I ask?",
+    "what are you for?", "what kind of pictures do you make?"})
+HELD_OUT_THINGS: frozenset[str] = frozenset({"dragon", "castle", "guitar", "lion", "spider",
+                                             "unicorn", "penguin", "octopus", "igloo", "hamburger", "kite"})
+HELD_OUT_THING_REQUESTS: frozenset[str] = frozenset({"draw me {a} {thing}", "make a picture of {a} {thing}",
+                                                     "could you draw {a} {thing}?", "sketch {a} {thing}",
+                                                     "I want a picture of {a} {thing}", "how about {a} {thing}?"})
 # Training alone also says these (`wider=True`): more ways to thank and greet, more things outside
 # the world. A wider pool teaches that a message naming no shape is not a drawing request, while
 # the evaluator's cases, seen and held out, stay what they were (drawn from the pools above only).
@@ -58,7 +75,7 @@ OPENINGS: dict[str, str] = {
     "greeting": "hello! {what}.",
     "thanks": "you're welcome! {what}.",
     "about": "{what}, and I can describe such pictures, answer questions about them and edit them.",
-    "out of world": "I can't draw a {thing}: {what}.",
+    "out of world": "I can't draw {a} {thing}: {what}.",
 }
 
 
@@ -90,7 +107,7 @@ def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None
         elif held_out:
             forms = list(THING_REQUESTS)  # a held-out thing in any form
         thing = rng.choice(things)
-        message = rng.choice(forms).format(thing=thing)
+        message = rng.choice(forms).format(a=article(thing), thing=thing)
     else:
         thing = ""
         choices = [m for m in MESSAGES[kind] if (m in HELD_OUT_MESSAGES) == held_out] + list(
@@ -103,7 +120,7 @@ def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None
 
 def reply_for(kind: str, thing: str, example: str) -> str:
     """The reply to a message of `kind` (`thing`: what was asked for, if outside the world)."""
-    return f"{OPENINGS[kind].format(what=WHAT_I_DRAW, thing=thing)} try: {example}"
+    return f"{OPENINGS[kind].format(what=WHAT_I_DRAW, a=article(thing) if thing else '', thing=thing)} try: {example}"
 
 
 _SHAPE_WORD = re.compile(rf"\b({'|'.join(SHAPES)})s?\b")
