@@ -42,9 +42,9 @@ THING_REQUESTS: tuple[str, ...] = ("draw {a} {thing}", "can you draw {a} {thing}
                                    "make a picture of {a} {thing}",
                                    "could you draw {a} {thing}?", "sketch {a} {thing}", "I want a picture of {a} {thing}",
                                    "how about {a} {thing}?")
-# Never in training: the evaluator's unseen messages, about a third of each pool, so that its held-out
-# row is spread over some 20 messages and 15 things rather than carried by a few (it was five
-# messages until December 2026, when one held-out word moved the row by a quarter of its cases).
+# Never in training: the evaluator's unseen messages. Seven of each kind, 11 things and 6 forms, so
+# that the held-out row's 100 cases spread over some 45 distinct messages; until December 2026 it
+# had five messages, and one held-out word moved the row by a quarter of its cases.
 HELD_OUT_MESSAGES: frozenset[str] = frozenset({
     "hey, how are you?", "greetings", "good day", "hey there", "good to see you", "hi, nice to meet you", "morning!",
     "awesome", "cheers", "many thanks", "much appreciated", "fantastic", "thanks a lot", "that's nice",
