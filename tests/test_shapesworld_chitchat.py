@@ -11,7 +11,7 @@ from transfusion.evaluation.natural import chitchat_cases
 from transfusion.shapesworld.captions import parse_caption
 from transfusion.shapesworld.words import article
 from transfusion.shapesworld.chitchat import (CHITCHAT_KINDS, HELD_OUT_MESSAGES, HELD_OUT_THING_REQUESTS,
-                                             HELD_OUT_THINGS, MESSAGES, MORE_MESSAGES, MORE_THINGS, THINGS,
+                                             HELD_OUT_THINGS, MESSAGES, MORE_MESSAGES, MORE_THINGS, THING_REQUESTS, THINGS,
                                              is_good_reply, random_chitchat, reply_fault)
 
 
@@ -54,6 +54,9 @@ def test_the_held_out_row_is_spread_over_many_messages():
     # one held-out phrase once carried a quarter of the row; now none carries more than a tenth
     held_out = Counter(c.message for c in chitchat_cases(100, 0) if c.held_out)
     assert len(held_out) >= 30 and max(held_out.values()) <= 10
+    # each held-out pool marks members of the pools it is drawn from (a stray entry would never be said)
+    assert HELD_OUT_MESSAGES <= set(sum(MESSAGES.values(), ()))
+    assert HELD_OUT_THINGS <= set(THINGS) and HELD_OUT_THING_REQUESTS <= set(THING_REQUESTS)
 
 
 def test_the_wider_training_pools_say_more_and_never_a_held_out_message():
