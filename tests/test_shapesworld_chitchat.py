@@ -9,9 +9,11 @@ import pytest
 
 from transfusion.evaluation.natural import chitchat_cases
 from transfusion.shapesworld.captions import parse_caption
+from transfusion.shapesworld.requests import REQUEST_FORMS
 from transfusion.shapesworld.words import article
 from transfusion.shapesworld.chitchat import (CHITCHAT_KINDS, HELD_OUT_MESSAGES, HELD_OUT_THING_REQUESTS,
-                                             HELD_OUT_THINGS, MESSAGES, MORE_MESSAGES, MORE_THINGS, THING_REQUESTS, THINGS,
+                                             HELD_OUT_THINGS, MESSAGES, MORE_MESSAGES, MORE_THING_REQUESTS, MORE_THINGS, THING_REQUESTS,
+                                             THINGS,
                                              is_good_reply, random_chitchat, reply_fault)
 
 
@@ -71,6 +73,20 @@ def test_the_wider_training_pools_say_more_and_never_a_held_out_message():
     assert not set(MORE_THINGS) & set(THINGS)
     with pytest.raises(AssertionError):
         random_chitchat(rng, held_out=True, wider=True)
+
+
+def test_training_asks_for_things_outside_the_world_in_every_seen_form_of_a_drawing_request():
+    # so that a form alone ("make ...", "a picture of ...") never tells the model to draw
+    rng = random.Random(6)
+    messages = {random_chitchat(rng, kind="out of world", wider=True).message for _ in range(4000)}
+    for form in REQUEST_FORMS.seen:
+        assert any(m.startswith(form) and m[len(form):].split(" ")[-1].rstrip("?") in THINGS + MORE_THINGS
+                   and m[len(form):].split(" ")[0] in ("a", "an") for m in messages), form
+    assert not set(MORE_THING_REQUESTS) & (set(THING_REQUESTS) | HELD_OUT_THING_REQUESTS)
+    # the evaluator never says the training-only forms
+    said = {c.message for c in chitchat_cases(100, 0)}
+    assert not any(m == f.format(a=article(t), thing=t) for m in said for f in MORE_THING_REQUESTS
+                   for t in THINGS if f not in THING_REQUESTS)
 
 
 def test_the_evaluators_chitchat_cases_do_not_move_with_the_training_pools():

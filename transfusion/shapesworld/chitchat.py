@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .captions import canonical_caption, join_list
+from .requests import REQUEST_FORMS
 from .words import article
 from .world import BACKGROUNDS, COLOURS, SHAPES, SIZES, random_scene
 
@@ -67,6 +68,12 @@ MORE_MESSAGES: dict[str, tuple[str, ...]] = {
 MORE_THINGS: tuple[str, ...] = ("elephant", "plane", "bicycle", "chair", "monkey", "bear", "banana", "pizza",
                                 "ship", "shoe", "clock", "butterfly", "owl", "rocket", "frog", "window",
                                 "umbrella", "snake", "whale", "ant")
+# Training alone also asks for things outside the world in every seen form of a drawing request
+# ("generate a cat", "give me a dog", "a picture of a tree"), so that no form a shape request uses
+# says a picture must follow: the thing named decides. Until December 2026 only the forms of
+# THING_REQUESTS asked for things, and the held-out "make a picture of a lion" was drawn.
+MORE_THING_REQUESTS: tuple[str, ...] = tuple(
+    f"{form}{{a}} {{thing}}" for form in REQUEST_FORMS.seen if f"{form}{{a}} {{thing}}" not in THING_REQUESTS)
 
 _COUNT = {8: "eight"}  # how many colours, in words
 WHAT_I_DRAW = (f"I draw {join_list([s + 's' for s in SHAPES])}, {' or '.join(SIZES)}, in {_COUNT[len(COLOURS)]} "
@@ -95,13 +102,14 @@ def random_chitchat(rng: random.Random, held_out: bool = False, kind: str | None
                     wider: bool = False) -> ChitChat:
     """A user message outside drawing and its reply. With `held_out` the message is one of the
     held-out phrasings (or things); without, never. `wider` (training, not held out) draws from
-    the pools widened by MORE_MESSAGES and MORE_THINGS."""
+    the pools widened by MORE_MESSAGES, MORE_THINGS and MORE_THING_REQUESTS."""
     assert not (held_out and wider), "the wider pools are for training only"
     kind = kind or rng.choice(CHITCHAT_KINDS)
     if kind == "out of world":
         # held out: a held-out thing or a held-out form (or both); in training: neither
         things = [t for t in THINGS if (t in HELD_OUT_THINGS) == held_out] + list(MORE_THINGS if wider else ())
-        forms = [f for f in THING_REQUESTS if (f in HELD_OUT_THING_REQUESTS) == held_out]
+        forms = [f for f in THING_REQUESTS if (f in HELD_OUT_THING_REQUESTS) == held_out] + list(
+            MORE_THING_REQUESTS if wider else ())
         if held_out and rng.random() < 0.5:
             things = list(THINGS)  # a held-out form of any thing
         elif held_out:
