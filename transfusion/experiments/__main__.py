@@ -15,12 +15,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .paths import PAGE, RESULTS, RUNS
 from .plan import BUDGETS, find, plan
-
-ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "docs" / "experiments" / "results.jsonl"
-PAGE = ROOT / "docs" / "experiments.md"
-RUNS = ROOT / "runs" / "experiments"
 
 
 def main(argv=None) -> None:

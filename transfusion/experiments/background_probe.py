@@ -31,7 +31,7 @@ from ..pipeline import TransfusionPipeline
 from ..shapesworld.analyse import read_background
 from ..shapesworld.captions import canonical_caption
 from ..shapesworld.world import BACKGROUNDS, random_scene
-from .__main__ import RUNS
+from .paths import RUNS
 from .run import run_folder
 
 
