@@ -85,8 +85,7 @@ def test_training_asks_for_things_outside_the_world_in_every_seen_form_of_a_draw
     assert not set(MORE_THING_REQUESTS) & (set(THING_REQUESTS) | HELD_OUT_THING_REQUESTS)
     # the evaluator never says the training-only forms
     said = {c.message for c in chitchat_cases(100, 0)}
-    assert not any(m == f.format(a=article(t), thing=t) for m in said for f in MORE_THING_REQUESTS
-                   for t in THINGS if f not in THING_REQUESTS)
+    assert not any(m == f.format(a=article(t), thing=t) for m in said for f in MORE_THING_REQUESTS for t in THINGS)
 
 
 def test_the_evaluators_chitchat_cases_do_not_move_with_the_training_pools():
