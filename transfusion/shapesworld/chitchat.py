@@ -68,10 +68,11 @@ MORE_MESSAGES: dict[str, tuple[str, ...]] = {
 MORE_THINGS: tuple[str, ...] = ("elephant", "plane", "bicycle", "chair", "monkey", "bear", "banana", "pizza",
                                 "ship", "shoe", "clock", "butterfly", "owl", "rocket", "frog", "window",
                                 "umbrella", "snake", "whale", "ant")
-# Training alone also asks for things outside the world in every seen form of a drawing request
-# ("generate a cat", "give me a dog", "a picture of a tree"), so that no form a shape request uses
+# Training alone also asks for things outside the world in every seen request form of a shape
+# (REQUEST_FORMS.seen: "generate a cat", "give me a dog", "a picture of a tree"), so that no form
 # says a picture must follow: the thing named decides. Until December 2026 only the forms of
-# THING_REQUESTS asked for things, and the held-out "make a picture of a lion" was drawn.
+# THING_REQUESTS asked for things, and the held-out "make a picture of a lion" was drawn ("make a
+# picture of" is also the chats' lead-in, documents.DRAW_LEAD_INS; it stays a held-out form here).
 MORE_THING_REQUESTS: tuple[str, ...] = tuple(
     f"{form}{{a}} {{thing}}" for form in REQUEST_FORMS.seen if f"{form}{{a}} {{thing}}" not in THING_REQUESTS)
 
