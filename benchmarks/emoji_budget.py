@@ -132,7 +132,8 @@ def train_autoencoders(minutes: float) -> None:
         (out / "budget.json").write_text(json.dumps({"minutes": minutes, "steps": steps}))
 
 
-def train_transformers(names, minutes: float, prefix: str) -> None:
+def train_transformers(names, minutes: float, prefix: str, graded: bool = False) -> None:
+    """Each arm of `names` into runs/budget/<prefix>-<name>; `graded`: then the evaluator's ACCURACY_GROUPS."""
     for name in names:
         out = RUNS / f"{prefix}-{name}"
         out.mkdir(parents=True, exist_ok=True)
@@ -142,7 +143,7 @@ def train_transformers(names, minutes: float, prefix: str) -> None:
             sys.exit(f"{vae} is missing: run the autoencoders first")
         steps = planned("transfusion.train", args, out, minutes)
         (out / "budget.json").write_text(json.dumps({"minutes": minutes, "steps": steps}))
-        if prefix == "acc":
+        if graded:
             run([sys.executable, "-m", "transfusion.folder.evaluate", "--model", str(out / "model"), "--data",
                  str(DATA), "--only", *ACCURACY_GROUPS, "--json", str(out / "evaluation.json")], out / "evaluate.txt")
 
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.what == "transformers":
         train_transformers(TRANSFORMERS, args.minutes, "tf")
     if args.what == "accuracy":
-        train_transformers(ACCURACY_ARMS, args.minutes, "acc")
+        train_transformers(ACCURACY_ARMS, args.minutes, "acc", graded=True)
     if args.what in ("autoencoders", "table"):
         print(autoencoder_table())
     if args.what in ("transformers", "table"):
