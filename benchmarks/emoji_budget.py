@@ -112,11 +112,16 @@ def autoencoder_args(config: Path) -> list[str]:
     return ["--config", str(config), "--data", str(DATA), "--sample-every", "0", "--ema-decay", str(SHORT_EMA)]
 
 
+def arm_vae(name: str) -> Path:
+    """The autoencoder folder of the transformer arm `name`."""
+    vae_name = TRANSFORMERS[name][1]
+    return RUNS / f"vae-{vae_name}" / "vae" if vae_name else SHIPPED_VAE
+
+
 def transformer_args(name: str) -> list[str]:
     """`transfusion.train`'s flags for the transformer arm `name` (--out, --steps and the schedule are `planned`'s)."""
-    sizes, vae_name = TRANSFORMERS[name]
-    vae = RUNS / f"vae-{vae_name}" / "vae" if vae_name else SHIPPED_VAE
-    return ["--config", str(TRANSFORMER_BASE), "--vae", str(vae), "--data", str(DATA),
+    sizes = TRANSFORMERS[name][0]
+    return ["--config", str(TRANSFORMER_BASE), "--vae", str(arm_vae(name)), "--data", str(DATA),
             "--model", json.dumps({**BASE_MODEL, **sizes}), "--pack", "512", "--balance-by", "emoji",
             "--eval-cases", "0", "--sample-every", "0", "--ema-decay", str(SHORT_EMA)]
 
@@ -137,30 +142,24 @@ def train_transformers(names, minutes: float, prefix: str, graded: bool = False)
     for name in names:
         out = RUNS / f"{prefix}-{name}"
         out.mkdir(parents=True, exist_ok=True)
-        args = transformer_args(name)
-        vae = Path(args[args.index("--vae") + 1])
-        if not vae.exists():
-            sys.exit(f"{vae} is missing: run the autoencoders first")
-        steps = planned("transfusion.train", args, out, minutes)
+        if not arm_vae(name).exists():
+            sys.exit(f"{arm_vae(name)} is missing: run the autoencoders first")
+        steps = planned("transfusion.train", transformer_args(name), out, minutes)
         (out / "budget.json").write_text(json.dumps({"minutes": minutes, "steps": steps}))
         if graded:
             run([sys.executable, "-m", "transfusion.folder.evaluate", "--model", str(out / "model"), "--data",
                  str(DATA), "--only", *ACCURACY_GROUPS, "--json", str(out / "evaluation.json")], out / "evaluate.txt")
 
 
-def retrieval_rates(vae_folder: Path, size: int) -> tuple[dict, dict]:
+def retrieval_rates(vae_folder: Path, size: int, folder, catalogue) -> tuple[dict, dict]:
     """(reconstructions, pictures merely shrunk to `size`): each {"training": tally, "held out": tally}."""
     from diffusers import AutoencoderKL
 
     from transfusion.evaluation.score import Tally
     from transfusion.folder.autoencoder import reconstruction_rates
-    from transfusion.folder.format import read_folder
-    from transfusion.folder.retrieval import Catalogue
     from transfusion.folder.source import load_picture
     from transfusion.vae import to_pil, to_tensor
 
-    folder = read_folder(DATA)
-    catalogue = Catalogue(folder.entries)
     vae = AutoencoderKL.from_pretrained(vae_folder, use_safetensors=True, local_files_only=True).eval()
     rates, _ = reconstruction_rates(vae, catalogue, folder.held_out)
     shrunk = {"training": Tally(), "held out": Tally()}
@@ -175,6 +174,12 @@ def percent(tally: dict) -> str:
 
 
 def autoencoder_table() -> str:
+    from transfusion.config import VAEConfig
+    from transfusion.folder.format import read_folder
+    from transfusion.folder.retrieval import Catalogue
+
+    folder = read_folder(DATA)
+    catalogue = Catalogue(folder.entries)  # read once: every arm is graded against the same pictures
     rows = ["| autoencoder | latent | tokens a picture | pictures/s | steps (minutes) | pixel MSE (last tenth) "
             "| reconstructions retrieve their entry: training / held out | shrunk pictures retrieve theirs |",
             "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |"]
@@ -183,9 +188,10 @@ def autoencoder_table() -> str:
         if not (out / "vae").exists():
             continue
         lines = log_lines(out)
-        side = fields["image_size"] // 4
-        rates, shrunk = retrieval_rates(out / "vae", fields["image_size"])
-        rows.append(f"| {name} | {side} × {side} × {fields['latent_channels']} | {(side // PATCH) ** 2} "
+        config = VAEConfig(**json.loads((out / "config.json").read_text()))
+        side = config.latent_size
+        rates, shrunk = retrieval_rates(out / "vae", config.image_size, folder, catalogue)
+        rows.append(f"| {name} | {side} × {side} × {config.latent_channels} | {(side // PATCH) ** 2} "
                     f"| {statistics.median(line['images_per_s'] for line in lines):.1f} "
                     f"| {lines[-1]['step']} ({minutes_run(lines):.1f}) "
                     f"| {last_tenth(lines, 'mse'):.4f} | {percent(rates['training'])} / {percent(rates['held out'])} "
@@ -197,14 +203,14 @@ def transformer_table() -> str:
     rows = ["| transformer | parameters | tokens/s (median) | steps (minutes) | documents | LM loss (last tenth) "
             "| diffusion loss (last tenth) |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    from transfusion.config import TransfusionConfig
+    from transfusion.model import Transfusion
+
     batch = json.loads(TRANSFORMER_BASE.read_text())["batch_size"]  # documents a step
     for name in TRANSFORMERS:
         out = RUNS / f"tf-{name}"
         if not (out / "model").exists():
             continue
-        from transfusion.config import TransfusionConfig
-        from transfusion.model import Transfusion
-
         params = Transfusion(TransfusionConfig.load(out / "model" / "config.json")).num_parameters()
         lines = log_lines(out)
         rows.append(f"| {name} | {params / 1e6:.2f}M | {statistics.median(line['tokens_per_s'] for line in lines):,.0f} "

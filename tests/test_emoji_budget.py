@@ -37,7 +37,7 @@ def test_every_transformer_arm_is_a_command_train_takes_and_a_model_that_builds(
     sizes, vae_name = budget.TRANSFORMERS[name]
     assert (config.dim, config.n_layers, config.n_heads) == (sizes["dim"], sizes["n_layers"], sizes["n_heads"])
     assert config.patch_size == budget.PATCH and config.dim % config.n_heads == 0
-    assert (args.vae == budget.SHIPPED_VAE) == (vae_name is None)
+    assert (args.vae == budget.SHIPPED_VAE) == (vae_name is None) and args.vae == budget.arm_vae(name)
     assert args.pack == 512 and args.eval_cases == 0
 
 
